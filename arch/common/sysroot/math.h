@@ -1,0 +1,1 @@
+/* Deliberately empty: the kernel computes with no floats. */

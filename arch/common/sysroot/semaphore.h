@@ -1,0 +1,1 @@
+/* Deliberately empty: no threads in a freestanding program. */

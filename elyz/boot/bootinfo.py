@@ -1,0 +1,180 @@
+"""The one boot-info structure.
+
+Every boot protocol (Limine, Multiboot2, PVH) is turned into a BootInfo
+before kmain sees it.  It is a prebuilt object with fixed-size arrays, so
+filling it allocates nothing.
+
+    BootInfo fields
+      protocol            PROTOCOL_LIMINE | PROTOCOL_MULTIBOOT2 | PROTOCOL_PVH
+      bootloader          name of the bootloader (bytes in a fixed buffer, see name())
+      hhdm_offset         virtual = physical + hhdm_offset for all RAM
+      kernel_phys_base    physical address the kernel image was loaded at
+      kernel_virt_base    virtual address it is linked at
+      memmap_count, memmap_base[i], memmap_length[i], memmap_type[i]
+                          the memory map (physical, bytes, MEM_* below)
+      fb_present, fb_address (virtual), fb_width, fb_height, fb_pitch, fb_bpp,
+      fb_red_size, fb_red_shift, fb_green_size, fb_green_shift,
+      fb_blue_size, fb_blue_shift
+      module_count, module_base[i] (virtual), module_size[i]
+      rsdp                physical address of the ACPI RSDP, 0 when unknown
+      stack_size          kernel boot stack size in bytes
+      cmdline             the kernel command line (see cmdline_str / cmdline_has)
+
+    add_memory_region(base, length, type) -> True, or False when the table is full
+    set_cmdline_from(addr, max_len) / cmdline_has(word)
+"""
+
+from elyz.rlib_kernel import rawmem
+
+PROTOCOL_NONE = 0
+PROTOCOL_LIMINE = 1
+PROTOCOL_MULTIBOOT2 = 2
+PROTOCOL_PVH = 3
+PROTOCOL_NAMES = ['none', 'limine', 'multiboot2', 'pvh']
+
+# Memory map entry types, Limine's numbering (the richest of the three).
+MEM_USABLE = 0
+MEM_RESERVED = 1
+MEM_ACPI_RECLAIMABLE = 2
+MEM_ACPI_NVS = 3
+MEM_BAD = 4
+MEM_BOOTLOADER_RECLAIMABLE = 5
+MEM_KERNEL_AND_MODULES = 6
+MEM_FRAMEBUFFER = 7
+MEM_TYPE_NAMES = ['usable', 'reserved', 'acpi-reclaimable', 'acpi-nvs', 'bad',
+                  'bootloader-reclaimable', 'kernel+modules', 'framebuffer']
+
+MAX_MEMMAP_ENTRIES = 256
+MAX_MODULES = 16
+MAX_CMDLINE = 256
+MAX_NAME = 32
+
+
+class BootInfo(object):
+    def __init__(self):
+        self.memmap_base = [0] * MAX_MEMMAP_ENTRIES
+        self.memmap_length = [0] * MAX_MEMMAP_ENTRIES
+        self.memmap_type = [0] * MAX_MEMMAP_ENTRIES
+        self.module_base = [0] * MAX_MODULES
+        self.module_size = [0] * MAX_MODULES
+        self.cmdline = ['\x00'] * MAX_CMDLINE
+        self.bootloader = ['\x00'] * MAX_NAME
+        self.reset()
+
+    def reset(self):
+        """Clears every field; returns nothing."""
+        self.protocol = PROTOCOL_NONE
+        self.hhdm_offset = 0
+        self.kernel_phys_base = 0
+        self.kernel_virt_base = 0
+        self.memmap_count = 0
+        self.fb_present = False
+        self.fb_address = 0
+        self.fb_width = 0
+        self.fb_height = 0
+        self.fb_pitch = 0
+        self.fb_bpp = 0
+        self.fb_red_size = 0
+        self.fb_red_shift = 0
+        self.fb_green_size = 0
+        self.fb_green_shift = 0
+        self.fb_blue_size = 0
+        self.fb_blue_shift = 0
+        self.module_count = 0
+        self.rsdp = 0
+        self.stack_size = 0
+        self.cmdline_len = 0
+        self.bootloader_len = 0
+        self.memmap_dropped = 0
+
+    def add_memory_region(self, base, length, mem_type):
+        """Appends one memory map entry.  Returns False (and counts the loss
+        in memmap_dropped) when the table is full."""
+        if self.memmap_count >= MAX_MEMMAP_ENTRIES:
+            self.memmap_dropped += 1
+            return False
+        i = self.memmap_count
+        self.memmap_base[i] = base
+        self.memmap_length[i] = length
+        self.memmap_type[i] = mem_type
+        self.memmap_count = i + 1
+        return True
+
+    def add_module(self, base, size):
+        """Appends a module; returns False when the table is full."""
+        if self.module_count >= MAX_MODULES:
+            return False
+        self.module_base[self.module_count] = base
+        self.module_size[self.module_count] = size
+        self.module_count += 1
+        return True
+
+    def set_cmdline_from(self, addr, max_len):
+        """Copies the NUL-terminated string at addr (at most max_len bytes,
+        and at most MAX_CMDLINE - 1) into cmdline; returns its length."""
+        n = 0
+        limit = MAX_CMDLINE - 1
+        if max_len < limit:
+            limit = max_len
+        if addr != 0:
+            while n < limit:
+                c = rawmem.load_u8(addr + n)
+                if c == 0:
+                    break
+                self.cmdline[n] = chr(c)
+                n += 1
+        self.cmdline_len = n
+        return n
+
+    def set_bootloader_from(self, addr, max_len):
+        """Copies the NUL-terminated name at addr into bootloader; returns its length."""
+        n = 0
+        limit = MAX_NAME - 1
+        if max_len < limit:
+            limit = max_len
+        if addr != 0:
+            while n < limit:
+                c = rawmem.load_u8(addr + n)
+                if c == 0:
+                    break
+                self.bootloader[n] = chr(c)
+                n += 1
+        self.bootloader_len = n
+        return n
+
+    def set_bootloader_name(self, name):
+        """Sets bootloader to the constant string name."""
+        n = 0
+        while n < len(name) and n < MAX_NAME - 1:
+            self.bootloader[n] = name[n]
+            n += 1
+        self.bootloader_len = n
+
+    def cmdline_has(self, word):
+        """Returns True when word appears in the command line as a whole
+        space-separated token (or as the name of a name=value token)."""
+        n = self.cmdline_len
+        w = len(word)
+        i = 0
+        while i < n:
+            while i < n and self.cmdline[i] == ' ':
+                i += 1
+            start = i
+            while i < n and self.cmdline[i] != ' ':
+                i += 1
+            if i - start >= w:
+                same = True
+                for k in range(w):
+                    if self.cmdline[start + k] != word[k]:
+                        same = False
+                        break
+                if same and (i - start == w or self.cmdline[start + w] == '='):
+                    return True
+        return False
+
+    def protocol_name(self):
+        return PROTOCOL_NAMES[self.protocol]
+
+
+# The kernel's single instance, prebuilt into the image.
+boot_info = BootInfo()

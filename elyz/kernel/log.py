@@ -1,0 +1,182 @@
+"""The kernel log: levelled lines to every attached sink (serial, console).
+
+    debug(msg) info(msg) warn(msg) error(msg)   one whole line
+    begin(level) put(s) put_int(n) put_hex(n) put_char(c) end()
+                                                a line built from pieces
+    raw_line(msg)                               a line with no level prefix
+    attach(sink) / detach(sink)                 sink: a LogSink subclass
+    set_min_level(level)
+
+Nothing here allocates: messages are constant strings and numbers are
+printed digit by digit, so the log is safe on any kernel path (but not in
+an interrupt handler that interrupted the log itself: lines would mix).
+Untranslated, complete lines are also kept in `captured` for tests.
+"""
+
+from rpython.rlib.objectmodel import we_are_translated
+
+DEBUG = 0
+INFO = 1
+WARN = 2
+ERROR = 3
+PANIC = 4
+_PREFIXES = ['debug: ', '', 'warning: ', 'error: ', 'PANIC: ']
+
+MAX_SINKS = 4
+
+
+class LogSink(object):
+    """Something that shows log characters; subclasses override put_char."""
+
+    def put_char(self, c):
+        pass
+
+
+class _LogState(object):
+    def __init__(self):
+        self.sinks = [None] * MAX_SINKS
+        self.min_level = DEBUG
+        self.level = INFO
+        self.digits = ['\x00'] * 24
+        self.lines_written = 0
+
+
+_state = _LogState()
+captured = []          # untranslated only: the lines written so far
+_partial = []          # untranslated only: the line being built
+
+
+def attach(sink):
+    """Adds sink; returns False when all MAX_SINKS slots are taken."""
+    for i in range(MAX_SINKS):
+        if _state.sinks[i] is sink:
+            return True
+    for i in range(MAX_SINKS):
+        if _state.sinks[i] is None:
+            _state.sinks[i] = sink
+            return True
+    return False
+
+
+def detach(sink):
+    for i in range(MAX_SINKS):
+        if _state.sinks[i] is sink:
+            _state.sinks[i] = None
+
+
+def detach_all():
+    for i in range(MAX_SINKS):
+        _state.sinks[i] = None
+
+
+def set_min_level(level):
+    _state.min_level = level
+
+
+def _emit(c):
+    if _state.level < _state.min_level:
+        return
+    for i in range(MAX_SINKS):
+        sink = _state.sinks[i]
+        if sink is not None:
+            sink.put_char(c)
+    if not we_are_translated():
+        if c == '\n':
+            captured.append(''.join(_partial))
+            del _partial[:]
+        else:
+            _partial.append(c)
+
+
+def put_char(c):
+    _emit(c)
+
+
+def put(s):
+    """Writes the characters of s to the current line."""
+    for i in range(len(s)):
+        _emit(s[i])
+
+
+def put_int(n):
+    """Writes n in decimal."""
+    if n < 0:
+        _emit('-')
+        if n == -n:            # the most negative word: print via unsigned
+            put_hex(n)
+            return
+        n = -n
+    count = 0
+    while True:
+        _state.digits[count] = chr(ord('0') + n % 10)
+        count += 1
+        n //= 10
+        if n == 0:
+            break
+    while count > 0:
+        count -= 1
+        _emit(_state.digits[count])
+
+
+HEX_DIGITS = '0123456789abcdef'
+
+
+def put_hex(n, min_digits=1):
+    """Writes n as 0x followed by its 64-bit two's complement hex digits."""
+    _emit('0')
+    _emit('x')
+    count = 0
+    for shift in range(60, -4, -4):
+        d = (n >> shift) & 0xF
+        if d != 0 or count > 0 or shift < 4 * min_digits:
+            _emit(HEX_DIGITS[d])
+            count += 1
+
+
+def begin(level):
+    """Starts a line at level."""
+    _state.level = level
+    put(_PREFIXES[level])
+
+
+def end():
+    """Ends the current line."""
+    _emit('\n')
+    _state.lines_written += 1
+    _state.level = INFO
+
+
+def line(level, msg):
+    begin(level)
+    put(msg)
+    end()
+
+
+def raw_line(msg):
+    _state.level = INFO
+    put(msg)
+    end()
+
+
+def debug(msg):
+    line(DEBUG, msg)
+
+
+def info(msg):
+    line(INFO, msg)
+
+
+def warn(msg):
+    line(WARN, msg)
+
+
+def error(msg):
+    line(ERROR, msg)
+
+
+def reset_for_tests():
+    """Untranslated only: forgets sinks and captured lines."""
+    detach_all()
+    _state.min_level = DEBUG
+    del captured[:]
+    del _partial[:]

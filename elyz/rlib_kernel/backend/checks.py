@@ -1,0 +1,110 @@
+"""Checks on the rtyped graphs of a freestanding program.
+
+`check_graphs(translator, provided_symbols)` raises FreestandingError
+listing every offending RPython function when the program
+  - computes with floats (no FPU state is kept in the kernel),
+  - uses an operation that needs a runtime we do not have (threads,
+    weakrefs, the GC's introspection, ...),
+  - calls a C function that neither an ExternalCompilationInfo of its own
+    defines nor the freestanding runtime provides (a libc function, say).
+Returns nothing when the program is clean.
+"""
+
+from rpython.rtyper.lltypesystem import lltype
+from rpython.flowspace.model import Constant
+
+FLOAT_TYPES = (lltype.Float, lltype.SingleFloat, lltype.LongFloat)
+
+# Operations whose C implementation needs a runtime a freestanding program
+# does not have.
+UNSUPPORTED_OPERATIONS = {
+    'weakref_create': 'weak references need a GC',
+    'weakref_deref': 'weak references need a GC',
+    'gc_thread_run': 'threads are not supported',
+    'gc_thread_start': 'threads are not supported',
+    'gc_thread_die': 'threads are not supported',
+    'gc_thread_before_fork': 'threads are not supported',
+    'gc_thread_after_fork': 'threads are not supported',
+    'threadlocalref_get': 'thread-locals are not supported',
+    'threadlocalref_addr': 'thread-locals are not supported',
+    'gc__collect': 'there is no garbage collector',
+    'gc_get_rpy_roots': 'there is no garbage collector',
+    'gc_get_rpy_referents': 'there is no garbage collector',
+    'debug_print': 'debug_print needs stdio; use the kernel log',
+    'debug_start': 'debug_print needs stdio; use the kernel log',
+    'debug_stop': 'debug_print needs stdio; use the kernel log',
+}
+
+
+class FreestandingError(Exception):
+    """The program uses something the freestanding backend cannot support."""
+
+
+def _graph_name(graph):
+    func = getattr(graph, 'func', None)
+    if func is not None:
+        code = func.func_code
+        return '%s() in %s:%d' % (func.func_name, code.co_filename, code.co_firstlineno)
+    return graph.name
+
+
+def _is_float(v):
+    return getattr(v, 'concretetype', None) in FLOAT_TYPES
+
+
+def _external_call_problem(op, provided_symbols):
+    fnptr = op.args[0]
+    if not isinstance(fnptr, Constant):
+        return None
+    try:
+        funcobj = fnptr.value._obj
+    except (AttributeError, lltype.DelayedPointer):
+        return None
+    if getattr(funcobj, 'external', None) != 'C':
+        return None
+    name = funcobj._name
+    eci = getattr(funcobj, 'compilation_info', None)
+    if eci is not None and (eci.post_include_bits or eci.separate_module_sources
+                            or eci.separate_module_files):
+        return None          # the program defines it itself
+    if name in provided_symbols:
+        return None
+    return ("calls the C function %s, which the freestanding runtime does not "
+            "provide" % name)
+
+
+def graph_problems(graph, provided_symbols):
+    """Returns a list of strings, one per problem found in graph."""
+    problems = []
+    for block in graph.iterblocks():
+        for v in block.inputargs:
+            if _is_float(v):
+                problems.append('uses a float (variable %s)' % v)
+                break
+        for op in block.operations:
+            if op.opname in UNSUPPORTED_OPERATIONS:
+                problems.append('uses %s: %s' % (op.opname, UNSUPPORTED_OPERATIONS[op.opname]))
+            if _is_float(op.result) or any(_is_float(a) for a in op.args):
+                problems.append('uses a float (operation %s)' % op.opname)
+            if op.opname == 'direct_call':
+                problem = _external_call_problem(op, provided_symbols)
+                if problem:
+                    problems.append(problem)
+    seen = set()
+    unique = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            unique.append(p)
+    return unique
+
+
+def check_graphs(translator, provided_symbols):
+    """Raises FreestandingError naming each function with a problem."""
+    report = []
+    for graph in translator.graphs:
+        for problem in graph_problems(graph, provided_symbols):
+            report.append('  %s %s' % (_graph_name(graph), problem))
+    if report:
+        raise FreestandingError(
+            "the program cannot be translated freestanding:\n" + '\n'.join(report))
