@@ -6,6 +6,9 @@
 typedef void *(*elyz_malloc_fn)(size_t);
 typedef void (*elyz_free_fn)(void *);
 
+/* Provided by the program: write one character of debug output. */
+void elyz_debug_putc(char c);
+
 /* Provided by the program: report msg and stop. */
 void elyz_fatal(const char *msg) __attribute__((noreturn));
 

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdarg.h>
 #include "elyz_runtime.h"
 
 int errno;
@@ -163,3 +165,61 @@ char LL_stack_too_big_slowpath(long current)
     return rpy_stacktoobig.report_error;
 }
 
+
+/* ---- the fprintf the upstream support files use ---------------------- */
+
+/* Only stderr exists; it goes to the program's elyz_debug_putc. Supports
+   %s %.*s %d %ld %lu %x %lx %p %c %% - what the RPython support files print. */
+FILE *const stderr = (FILE *)0;
+
+static void put_unsigned(unsigned long v, unsigned base)
+{
+    char digits[24];
+    int n = 0;
+    do { digits[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    while (n) elyz_debug_putc(digits[--n]);
+}
+
+int vfprintf(FILE *stream, const char *fmt, va_list ap)
+{
+    (void)stream;
+    for (; *fmt; fmt++) {
+        if (*fmt != '%') { elyz_debug_putc(*fmt); continue; }
+        fmt++;
+        int precision = -1, is_long = 0;
+        if (fmt[0] == '.' && fmt[1] == '*') { precision = va_arg(ap, int); fmt += 2; }
+        while (*fmt == 'l') { is_long = 1; fmt++; }
+        switch (*fmt) {
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            if (!s) s = "(null)";
+            for (int i = 0; s[i] && (precision < 0 || i < precision); i++) elyz_debug_putc(s[i]);
+            break;
+        }
+        case 'd': {
+            long v = is_long ? va_arg(ap, long) : va_arg(ap, int);
+            if (v < 0) { elyz_debug_putc('-'); put_unsigned(-(unsigned long)v, 10); }
+            else put_unsigned((unsigned long)v, 10);
+            break;
+        }
+        case 'u': put_unsigned(is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 10); break;
+        case 'x': put_unsigned(is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned), 16); break;
+        case 'p': elyz_debug_putc('0'); elyz_debug_putc('x');
+                  put_unsigned((unsigned long)va_arg(ap, void *), 16); break;
+        case 'c': elyz_debug_putc((char)va_arg(ap, int)); break;
+        case '%': elyz_debug_putc('%'); break;
+        case 0: return 0;
+        default: elyz_debug_putc('%'); elyz_debug_putc(*fmt); break;
+        }
+    }
+    return 0;
+}
+
+int fprintf(FILE *stream, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stream, fmt, ap);
+    va_end(ap);
+    return 0;
+}

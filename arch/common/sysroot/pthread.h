@@ -1,1 +1,5 @@
-/* Deliberately empty: no threads in a freestanding program. */
+#ifndef ELYZ_PTHREAD_H
+#define ELYZ_PTHREAD_H
+/* No threads freestanding: only the type the RPython headers name. */
+typedef unsigned int pthread_key_t;
+#endif

@@ -86,7 +86,8 @@ def install(driver, program):
     wrap('source_c', source)
 
     def compile_():
-        out = compile_and_link(program, driver.c_sources)
+        out = compile_and_link(program, driver.c_sources,
+                               [str(d) for d in driver.cbuilder.eci.include_dirs])
         driver.c_entryp = out
         if out:
             driver.log.info("linked: %s" % out)
@@ -121,4 +122,4 @@ def translate(program, config=None):
     builder = FreestandingBuilder(t, program, config)
     db = builder.build_database()
     sources = builder.generate_source(db)
-    return compile_and_link(program, sources)
+    return compile_and_link(program, sources, [str(d) for d in builder.eci.include_dirs])

@@ -27,6 +27,7 @@ COMMON_RUNTIME_DIR = os.path.join(REPO_DIR, 'arch', 'common', 'runtime')
 COMMON_RUNTIME_SYMBOLS = (
     'memcpy', 'memmove', 'memset', 'memcmp', 'strlen', 'abort',
     'malloc', 'calloc', 'realloc', 'free',
+    'pypy_debug_traceback_print',      # upstream debug_traceback.c, linked in
 )
 
 

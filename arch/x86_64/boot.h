@@ -1,0 +1,15 @@
+/* Constants shared by the x86_64 boot stubs (assembly and C). */
+#ifndef ELYZ_X86_64_BOOT_H
+#define ELYZ_X86_64_BOOT_H
+
+/* Boot protocols: the same numbers as elyz/boot/bootinfo.py PROTOCOL_*. */
+#define ELYZ_BOOT_LIMINE        1
+#define ELYZ_BOOT_MULTIBOOT2    2
+#define ELYZ_BOOT_PVH           3
+
+#define ELYZ_BOOT_STACK_SIZE    (64 * 1024)
+/* Virtual base of the early direct map the 32-bit paths build. */
+#define ELYZ_EARLY_HHDM         0xffff800000000000
+#define ELYZ_EARLY_HEAP_SIZE    (8 * 1024 * 1024)
+
+#endif

@@ -1,0 +1,60 @@
+"""kmain: from boot information to a running kernel.
+
+Order: serial log -> boot info (any protocol) -> banner -> memory summary
+-> framebuffer -> self-tests (when the command line says elyz.selftest)
+-> idle.  Kernel command line words:
+    elyz.selftest    run the built-in self-tests, print the summary
+    elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
+"""
+
+from elyz import version
+from elyz.boot import bootinfo
+from elyz.boot.bootinfo import boot_info
+from elyz.drivers.serial import COM1
+from elyz.kernel import boot, log, panic, qemu, selftest
+from elyz.rlib_kernel import cpu
+
+ARCH_NAME = 'x86_64'
+
+
+def print_banner(info):
+    log.begin(log.INFO)
+    log.put('Elyz ')
+    log.put(version.VERSION)
+    log.put(' (')
+    log.put(ARCH_NAME)
+    log.put(', boot: ')
+    log.put(info.protocol_name())
+    log.put(')')
+    log.end()
+
+
+def kmain(protocol, info_address, hhdm_offset):
+    """Runs the kernel; returns only in tests (untranslated halts raise)."""
+    COM1.init()
+    log.attach(COM1)
+    status = boot.read_boot_info(protocol, info_address, hhdm_offset, boot_info)
+    qemu.request_exit(boot_info.cmdline_has('elyz.exit'))
+    print_banner(boot_info)
+    if status != 0:
+        log.begin(log.ERROR)
+        log.put('boot information unreadable, code ')
+        log.put_int(status)
+        log.end()
+        panic.panic('no usable boot information')
+    boot.log_summary(boot_info)
+    failed = 0
+    if boot_info.cmdline_has('elyz.selftest'):
+        failed = selftest.run_all()
+    if qemu.exit_requested():
+        if failed:
+            qemu.exit(qemu.EXIT_FAILURE)
+        else:
+            qemu.exit(qemu.EXIT_SUCCESS)
+    idle()
+
+
+def idle():
+    """The idle loop: wait for interrupts forever."""
+    while True:
+        cpu.wait_for_interrupt()

@@ -1,0 +1,36 @@
+"""Leaving QEMU through its isa-debug-exit device (tests and benchmarks).
+
+    request_exit(flag)   set from the command line (elyz.exit)
+    exit_requested() -> bool
+    exit(code)           writes code to port 0xf4: QEMU exits with status
+                         (code << 1) | 1. EXIT_SUCCESS -> 1, EXIT_FAILURE -> 3,
+                         EXIT_PANIC -> 5. Returns if no such device exists.
+"""
+
+from elyz.rlib_kernel import cpu, ports
+
+DEBUG_EXIT_PORT = 0xF4      # -device isa-debug-exit,iobase=0xf4,iosize=0x04
+EXIT_SUCCESS = 0
+EXIT_FAILURE = 1
+EXIT_PANIC = 2
+
+
+class _QemuState(object):
+    def __init__(self):
+        self.exit_requested = False
+
+
+_state = _QemuState()
+
+
+def request_exit(flag):
+    _state.exit_requested = flag
+    cpu.set_exit_on_panic(1 if flag else 0)
+
+
+def exit_requested():
+    return _state.exit_requested
+
+
+def exit(code):
+    ports.outl(DEBUG_EXIT_PORT, code)

@@ -1,0 +1,2 @@
+"""The Elyz version, printed in the boot banner."""
+VERSION = '0.1.0'
