@@ -55,6 +55,6 @@ def kmain(protocol, info_address, hhdm_offset):
 
 
 def idle():
-    """The idle loop: wait for interrupts forever."""
-    while True:
-        cpu.wait_for_interrupt()
+    """The idle loop.  Until the interrupt tables exist, a halted CPU with
+    interrupts off is the only safe idle state."""
+    cpu.halt_forever()

@@ -1,0 +1,98 @@
+"""The freestanding backend: checks, source syncing, and a real build of a
+tiny program (compile only, for the host C compiler)."""
+
+import os
+
+import pytest
+
+from elyz.rlib_kernel.backend.builder import sync_tree
+from elyz.rlib_kernel.backend.checks import FreestandingError
+from elyz.rlib_kernel.backend.program import EntryPoint, FreestandingProgram, Toolchain
+from elyz.rlib_kernel.backend.driver import translate
+from elyz.rlib_kernel.kernel_program import UnsupportedArch, kernel_program, X86_64_CFLAGS
+from elyz.rlib_kernel import rawmem
+from tests.support.rpycheck import rtype
+
+from rpython.rtyper.lltypesystem import lltype, rffi
+
+
+def uses_a_float(n):
+    return int(n * 0.5)
+
+
+def calls_libc_write(n):
+    return _write(1, n)
+
+
+_write = rffi.llexternal('write', [lltype.Signed, lltype.Signed], lltype.Signed,
+                         _nowrapper=True)
+
+
+def clean_function(addr):
+    rawmem.store_u32(addr, rawmem.load_u32(addr) + 1)
+    return rawmem.load_u32(addr)
+
+
+def test_a_float_fails_the_translation_naming_the_function():
+    with pytest.raises(FreestandingError) as err:
+        rtype([(uses_a_float, [int])])
+    assert 'uses_a_float()' in str(err.value)
+    assert 'float' in str(err.value)
+
+
+def test_a_libc_call_fails_the_translation_naming_function_and_symbol():
+    with pytest.raises(FreestandingError) as err:
+        rtype([(calls_libc_write, [int])])
+    assert 'calls_libc_write()' in str(err.value)
+    assert 'write' in str(err.value)
+
+
+def test_raw_memory_primitives_are_valid_freestanding_rpython():
+    rtype([(clean_function, [int])])
+
+
+def test_sync_tree_rewrites_only_changed_files(tmpdir):
+    src = tmpdir.mkdir('src')
+    dst = tmpdir.mkdir('dst')
+    src.join('a.c').write('int a;')
+    src.join('b.c').write('int b;')
+    assert sync_tree(str(src), str(dst)) == 2
+    os.utime(str(dst.join('a.c')), (1, 1))
+    src.join('b.c').write('int b2;')
+    dst.join('stale.c').write('old')
+    assert sync_tree(str(src), str(dst)) == 1
+    assert os.path.getmtime(str(dst.join('a.c'))) == 1       # untouched
+    assert dst.join('b.c').read() == 'int b2;'
+    assert not dst.join('stale.c').check()
+
+
+def test_unknown_or_unported_karch_is_refused_with_the_supported_list(tmpdir):
+    with pytest.raises(UnsupportedArch) as err:
+        kernel_program('aarch64', str(tmpdir), [EntryPoint(clean_function, [int], 'f')])
+    assert 'not landed' in str(err.value) and 'x86_64' in str(err.value)
+    with pytest.raises(UnsupportedArch) as err:
+        kernel_program('vax', str(tmpdir), [EntryPoint(clean_function, [int], 'f')])
+    assert 'not an architecture' in str(err.value)
+
+
+def exported_one(x):
+    return x + 1
+
+
+def exported_two(x, y):
+    return x * y
+
+
+def test_translate_compiles_a_program_with_two_exported_entry_points(tmpdir):
+    program = FreestandingProgram(
+        name='tiny', build_dir=str(tmpdir),
+        entry_points=[EntryPoint(exported_one, [int], 'tiny_one'),
+                      EntryPoint(exported_two, [int, int], 'tiny_two')],
+        toolchain=Toolchain('gcc', 'ld', X86_64_CFLAGS, []),
+        compile_only=True)
+    translate(program)
+    generated = ''.join(open(os.path.join(program.gen_dir, f)).read()
+                        for f in os.listdir(program.gen_dir) if f.endswith('.c'))
+    assert 'tiny_one(' in generated and 'tiny_two(' in generated
+    objects = os.listdir(program.obj_dir)
+    assert any(o.endswith('.o') for o in objects)

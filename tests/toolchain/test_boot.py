@@ -1,0 +1,89 @@
+"""Translated boot tests: the same kernel ELF booted by every path.
+
+Each boot waits for a unique marker on the serial log and fails with the
+log's tail.  Limine boots need LIMINE_DIR pointing at Limine's binary
+release (skipped, with the reason shown, otherwise)."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+from tools import qemurun
+
+BANNER = re.compile(r'^Elyz \d+\.\d+\.\d+ \(x86_64, boot: (limine|multiboot2|pvh)\)$', re.M)
+LIMINE_DIR = os.environ.get('LIMINE_DIR', os.path.join(ROOT, 'limine'))
+HAVE_LIMINE = os.path.isfile(os.path.join(LIMINE_DIR, 'limine-bios.sys'))
+needs_limine = pytest.mark.skipif(
+    not HAVE_LIMINE, reason='Limine boots need LIMINE_DIR=<Limine binary release> (%s has none)'
+    % LIMINE_DIR)
+
+
+def make_image(kind, kernel, out, cmdline, limine):
+    env = dict(os.environ)
+    env['LIMINE_DIR'] = LIMINE_DIR if limine else os.path.join(str(out) + '.nolimine')
+    proc = subprocess.Popen(['sh', os.path.join(ROOT, 'tools', 'mkimage.sh'), kind, kernel,
+                             str(out), cmdline], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    log = proc.communicate()[0].decode('utf-8', 'replace')
+    assert proc.returncode == 0, log
+    return log
+
+
+def assert_booted(result, protocol):
+    match = BANNER.search(result.log)
+    assert match, 'no banner; QEMU status %s; log tail:\n%s' % (result.status, result.tail())
+    assert match.group(1) == protocol, result.tail()
+    first_kernel_line = result.log[match.start():].splitlines()[0]
+    assert first_kernel_line == match.group(0)
+    assert result.status == qemurun.STATUS_SUCCESS, \
+        'QEMU status %s, expected a clean elyz.exit; tail:\n%s' % (result.status, result.tail())
+
+
+def test_pvh_direct_boot_prints_banner_and_exits(kernel_elf):
+    result = qemurun.boot(kernel=kernel_elf, cmdline='elyz.exit', until=None, timeout=30)
+    assert_booted(result, 'pvh')
+    assert 'no framebuffer' in result.log
+    assert result.seconds < 10
+
+
+def test_grub_iso_boots_under_bios(kernel_elf, tmpdir):
+    iso = tmpdir.join('grub.iso')
+    assert 'using GRUB' in make_image('iso', kernel_elf, iso, 'elyz.exit', limine=False)
+    result = qemurun.boot(image=str(iso), uefi=False, timeout=60)
+    assert_booted(result, 'multiboot2')
+    assert re.search(r'^framebuffer: \d+x\d+, \d+ bpp', result.log, re.M), result.tail()
+
+
+def test_grub_hdd_boots_under_uefi(kernel_elf, tmpdir):
+    hdd = tmpdir.join('grub.hdd')
+    make_image('hdd', kernel_elf, hdd, 'elyz.exit', limine=False)
+    result = qemurun.boot(image=str(hdd), uefi=True, as_disk=True, timeout=120)
+    assert_booted(result, 'multiboot2')
+
+
+@needs_limine
+def test_limine_iso_boots_under_bios(kernel_elf, tmpdir):
+    iso = tmpdir.join('limine.iso')
+    assert 'Limine' in make_image('iso', kernel_elf, iso, 'elyz.exit', limine=True)
+    result = qemurun.boot(image=str(iso), uefi=False, timeout=60)
+    assert_booted(result, 'limine')
+    assert re.search(r'^framebuffer: \d+x\d+, \d+ bpp', result.log, re.M), result.tail()
+
+
+@needs_limine
+def test_limine_hdd_boots_under_uefi(kernel_elf, tmpdir):
+    hdd = tmpdir.join('limine.hdd')
+    make_image('hdd', kernel_elf, hdd, 'elyz.exit', limine=True)
+    result = qemurun.boot(image=str(hdd), uefi=True, as_disk=True, timeout=120)
+    assert_booted(result, 'limine')
+
+
+@needs_limine
+def test_limine_hdd_boots_under_bios(kernel_elf, tmpdir):
+    hdd = tmpdir.join('limine-bios.hdd')
+    make_image('hdd', kernel_elf, hdd, 'elyz.exit', limine=True)
+    result = qemurun.boot(image=str(hdd), uefi=False, as_disk=True, timeout=60)
+    assert_booted(result, 'limine')

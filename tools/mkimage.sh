@@ -1,0 +1,85 @@
+#!/bin/sh
+# Builds a bootable image of the kernel.
+# Usage: tools/mkimage.sh iso|hdd KERNEL_ELF OUTPUT [CMDLINE]
+# Uses Limine when LIMINE_DIR (default ./limine) holds Limine's binary
+# release or an installed `limine` tells its data dir; otherwise GRUB
+# (multiboot2), saying so in one line. Fails with a message naming what is
+# missing.
+set -e
+kind=$1; kernel=$2; out=$3; cmdline=${4:-}
+[ -n "$kind" ] && [ -n "$kernel" ] && [ -n "$out" ] || {
+    echo "usage: $0 iso|hdd KERNEL_ELF OUTPUT [CMDLINE]" >&2; exit 2; }
+[ -f "$kernel" ] || { echo "error: no kernel at $kernel (run: make kernel)" >&2; exit 1; }
+here=$(cd "$(dirname "$0")/.." && pwd)
+LIMINE_DIR=${LIMINE_DIR:-$here/limine}
+
+limine_data=""
+if [ -f "$LIMINE_DIR/limine-bios.sys" ]; then
+    limine_data=$LIMINE_DIR
+elif command -v limine >/dev/null 2>&1 && [ -d "$(limine --print-datadir 2>/dev/null)" ]; then
+    limine_data=$(limine --print-datadir)
+fi
+limine_tool=""
+if [ -n "$limine_data" ]; then
+    if [ -x "$LIMINE_DIR/limine" ]; then limine_tool=$LIMINE_DIR/limine
+    elif command -v limine >/dev/null 2>&1; then limine_tool=limine; fi
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root/boot"
+cp "$kernel" "$root/boot/elyz.elf"
+
+esc_cmdline=$(printf '%s' "$cmdline" | sed 's/[&|\\]/\\&/g')
+
+if [ -n "$limine_data" ]; then
+    echo "image: Limine from $limine_data"
+    mkdir -p "$root/boot/limine" "$root/EFI/BOOT"
+    sed "s|@CMDLINE@|$esc_cmdline|" "$here/limine.conf" > "$root/boot/limine/limine.conf"
+    cp "$limine_data/limine-bios.sys" "$root/boot/limine/"
+    for f in BOOTX64.EFI BOOTIA32.EFI; do
+        [ -f "$limine_data/$f" ] && cp "$limine_data/$f" "$root/EFI/BOOT/"
+    done
+    if [ "$kind" = iso ]; then
+        cp "$limine_data/limine-bios-cd.bin" "$limine_data/limine-uefi-cd.bin" "$root/boot/limine/"
+        xorriso -as mkisofs -R -r -J -b boot/limine/limine-bios-cd.bin \
+            -no-emul-boot -boot-load-size 4 -boot-info-table -hfsplus \
+            -apm-block-size 2048 --efi-boot boot/limine/limine-uefi-cd.bin \
+            -efi-boot-part --efi-boot-image --protective-msdos-label \
+            "$root" -o "$out" >"$work/xorriso.log" 2>&1 || {
+                cat "$work/xorriso.log" >&2; echo "error: xorriso failed" >&2; exit 1; }
+        if [ -n "$limine_tool" ]; then
+            "$limine_tool" bios-install "$out" >/dev/null 2>&1
+        else
+            echo "image: no limine tool (make -C $LIMINE_DIR): the ISO boots from CD, not as a BIOS disk"
+        fi
+    else
+        [ -n "$limine_tool" ] || {
+            echo "error: the hdd image needs Limine's host tool for BIOS boot: run 'make -C $LIMINE_DIR'" >&2
+            exit 1; }
+        size_mb=64
+        rm -f "$out"
+        dd if=/dev/zero of="$out" bs=1M count=0 seek=$size_mb 2>/dev/null
+        # GPT with one EFI system partition from 1 MiB to the end.
+        printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ELYZ-ESP"\n' \
+            | sfdisk --no-reread --no-tell-kernel -q "$out" >/dev/null
+        "$limine_tool" bios-install "$out" >/dev/null 2>&1
+        offset=$((2048 * 512))
+        mformat -i "$out@@$offset" -F -v ELYZ ::
+        mmd -i "$out@@$offset" ::/boot ::/boot/limine ::/EFI ::/EFI/BOOT
+        mcopy -i "$out@@$offset" "$root/boot/elyz.elf" ::/boot/
+        mcopy -i "$out@@$offset" "$root/boot/limine/limine.conf" "$root/boot/limine/limine-bios.sys" ::/boot/limine/
+        for f in "$root"/EFI/BOOT/*; do mcopy -i "$out@@$offset" "$f" ::/EFI/BOOT/; done
+    fi
+else
+    echo "image: Limine not found (LIMINE_DIR=$LIMINE_DIR): using GRUB (multiboot2)"
+    mkdir -p "$root/boot/grub"
+    sed "s|@CMDLINE@|$esc_cmdline|" "$here/tools/grub.cfg" > "$root/boot/grub/grub.cfg"
+    # grub-mkrescue makes a hybrid image: an ISO for CDs, and a disk with an
+    # EFI system partition and an MBR boot record (BIOS and UEFI) for USB sticks.
+    grub-mkrescue -o "$out" "$root" >"$work/grub.log" 2>&1 || {
+        cat "$work/grub.log" >&2
+        echo "error: grub-mkrescue failed (needs grub-pc-bin, grub-efi-amd64-bin, xorriso, mtools)" >&2
+        exit 1; }
+fi

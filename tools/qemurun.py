@@ -1,0 +1,109 @@
+"""Booting Elyz in QEMU and reading its serial log (tests, selftest, bench).
+
+    boot(kernel=..., cmdline=..., ...)         direct PVH boot of the ELF
+    boot(image=..., uefi=True|False, as_disk=False)   ISO/HDD via firmware
+        -> BootResult(log, status, seconds, timed_out, marker_seconds)
+
+Stops when `until` (a string) appears in the log (QEMU is then killed),
+when QEMU exits, or after `timeout` seconds.  QEMU's exit status with
+isa-debug-exit is (code << 1) | 1.
+"""
+
+from __future__ import print_function
+
+import os
+import subprocess
+import time
+import select
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
+OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd'
+DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
+STATUS_SUCCESS = 1          # (EXIT_SUCCESS 0 << 1) | 1
+STATUS_FAILURE = 3
+STATUS_PANIC = 5
+
+
+class BootResult(object):
+    def __init__(self, log, status, seconds, timed_out, marker_seconds):
+        self.log = log
+        self.status = status
+        self.seconds = seconds
+        self.timed_out = timed_out
+        self.marker_seconds = marker_seconds
+
+    def tail(self, lines=40):
+        return '\n'.join(self.log.splitlines()[-lines:])
+
+
+def qemu_command(kernel=None, image=None, uefi=False, as_disk=False, cmdline='',
+                 memory='128M', cpu='qemu64', icount=False, extra=(), vars_copy=None):
+    cmd = ['qemu-system-x86_64', '-M', 'q35', '-cpu', cpu, '-m', memory, '-no-reboot',
+           '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nodefaults']
+    cmd += DEBUG_EXIT
+    if icount:
+        cmd += ['-icount', 'shift=0,sleep=off', '-rtc', 'clock=vm']
+    if kernel:
+        cmd += ['-kernel', kernel, '-append', cmdline]
+    if image:
+        if uefi:
+            cmd += ['-drive', 'if=pflash,unit=0,format=raw,readonly=on,file=' + OVMF_CODE,
+                    '-drive', 'if=pflash,unit=1,format=raw,file=' + vars_copy]
+        if as_disk:
+            cmd += ['-drive', 'format=raw,file=' + image]
+        else:
+            cmd += ['-cdrom', image, '-boot', 'd']
+        cmd += ['-vga', 'std']
+    cmd += list(extra)
+    return cmd
+
+
+def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory='128M',
+         until=None, timeout=30.0, icount=False, extra=(), cpu='qemu64'):
+    """Boots and returns a BootResult (never raises on a kernel failure)."""
+    vars_copy = None
+    if uefi:
+        import tempfile
+        fd, vars_copy = tempfile.mkstemp(suffix='.fd')
+        os.close(fd)
+        with open(OVMF_VARS, 'rb') as src, open(vars_copy, 'wb') as dst:
+            dst.write(src.read())
+    cmd = qemu_command(kernel, image, uefi, as_disk, cmdline, memory, cpu, icount, extra,
+                       vars_copy)
+    start = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=open(os.devnull))
+    chunks = []
+    marker_seconds = None
+    timed_out = False
+    fd = proc.stdout.fileno()
+    try:
+        while True:
+            remaining = timeout - (time.time() - start)
+            if remaining <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
+            if ready:
+                data = os.read(fd, 65536)
+                if not data:
+                    break
+                chunks.append(data)
+                if until is not None and marker_seconds is None:
+                    text = b''.join(chunks).decode('latin-1')
+                    if until in text:
+                        marker_seconds = time.time() - start
+                        break
+            elif proc.poll() is not None:
+                break
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        rest = proc.communicate()[0]
+        if rest:
+            chunks.append(rest)
+        if vars_copy:
+            os.remove(vars_copy)
+    log = b''.join(chunks).decode('latin-1').replace('\r', '')
+    return BootResult(log, proc.returncode, time.time() - start, timed_out, marker_seconds)

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Checks for the system tools a goal needs, and installs the missing ones
+# from the distro (Debian/Ubuntu apt-get) when run as root.
+# Usage: tools/setup-system.sh GROUP...   groups: build qemu iso hdd uefi debug
+# Exits non-zero with a message naming the packages when it cannot install.
+set -e
+
+need_cmds=""
+need_pkgs=""
+add() { # add COMMAND-OR-FILE PACKAGE
+    case "$1" in
+        /*) [ -e "$1" ] && return 0 ;;
+        *) command -v "$1" >/dev/null 2>&1 && return 0 ;;
+    esac
+    need_cmds="$need_cmds $1"
+    case " $need_pkgs " in *" $2 "*) ;; *) need_pkgs="$need_pkgs $2" ;; esac
+}
+
+for group in "$@"; do
+    case "$group" in
+        build) add gcc gcc; add ld binutils; add make make ;;
+        qemu)  add qemu-system-x86_64 qemu-system-x86 ;;
+        iso)   add xorriso xorriso; add mformat mtools; add mcopy mtools
+               add grub-mkrescue grub-common
+               add /usr/lib/grub/i386-pc/modinfo.sh grub-pc-bin
+               add /usr/lib/grub/x86_64-efi/modinfo.sh grub-efi-amd64-bin ;;
+        hdd)   add sfdisk fdisk; add sgdisk gdisk; add mformat mtools; add mcopy mtools ;;
+        uefi)  add /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
+        debug) add gdb gdb ;;
+        *) echo "setup-system: unknown group $group" >&2; exit 2 ;;
+    esac
+done
+
+[ -z "$need_pkgs" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing$need_pkgs (missing:$need_cmds)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q --no-install-recommends $need_pkgs >/tmp/elyz-apt.log 2>&1; then
+        apt-get update -q >/tmp/elyz-apt-update.log 2>&1 || true
+        apt-get install -y -q --no-install-recommends $need_pkgs >/tmp/elyz-apt.log 2>&1 || {
+            echo "error: apt-get could not install$need_pkgs (see /tmp/elyz-apt.log)" >&2
+            exit 1
+        }
+    fi
+    exit 0
+fi
+echo "error: missing$need_cmds" >&2
+echo "       install the packages:$need_pkgs" >&2
+echo "       (Debian/Ubuntu: sudo apt-get install$need_pkgs)" >&2
+exit 1
