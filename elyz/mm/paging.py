@@ -1,0 +1,703 @@
+"""x86_64 four-level paging (PML4 -> PDPT -> PD -> PT -> 4 KiB page).
+
+Page tables live in physical frames and are read and written through the
+higher-half direct map (virtual = physical + hhdm offset).  An address
+space is named by the physical address of its PML4.  Every function
+returns 0 (or an address) on success and a negative E_* code from
+elyz.mm.errors on failure; none raises, none allocates GC memory.
+
+    set_hhdm_offset(offset)          where the direct map of RAM starts
+    create_address_space(alloc)      -> new zeroed PML4 (phys) or E_NOMEM
+    destroy_address_space(pml4, alloc, free_frames=False) -> 0
+    copy_kernel_half(dst_pml4, src_pml4)     share PML4 entries 256..511
+    populate_kernel_half(pml4, alloc) -> 0 or E_NOMEM
+    map(pml4, virt, phys, flags, alloc)              -> 0 or error
+    map_range(pml4, virt, phys, size, flags, alloc)  -> 0 or error
+    unmap(pml4, virt, alloc, tlb=None)               -> 0 or error
+    unmap_range(pml4, virt, size, alloc, tlb=None)   -> 0 or error
+    protect(pml4, virt, flags, tlb=None)             -> 0 or error
+    translate(pml4, virt)            -> phys or error (4 KiB, 2 MiB, 1 GiB pages)
+    mapping_size(pml4, virt)         -> PAGE_SIZE, LARGE_PAGE_SIZE, HUGE_PAGE_SIZE or error
+    get_flags(pml4, virt)            -> the PAGE_* flags of the mapping, or error
+    leaf_entry(pml4, virt)           -> the raw leaf entry, 0 when unmapped
+    is_canonical(virt)  flags_valid(flags)  pte_bits(flags)
+
+    FrameAllocator   alloc: alloc_frame() -> phys or error, free_frame(phys)
+    TlbInvalidator   tlb:   invalidate(virt), called after a live entry
+                            changes (the kernel's one calls cpu.invlpg)
+
+Flags (portable meaning; map and protect take these, not PTE bits):
+    PAGE_WRITE  PAGE_USER  PAGE_NO_EXECUTE  PAGE_GLOBAL
+    PAGE_WRITE_COMBINING  PAGE_UNCACHED     cache mode (default write-back)
+    PAGE_ALLOW_LARGE      map_range may use 2 MiB pages where aligned
+Every mapping is readable.  PAGE_NO_EXECUTE needs EFER.NXE set first (the
+NX bit is reserved otherwise: the CPU faults on the walk).
+
+Rules of the tree:
+  - intermediate entries are permissive (present, writable, user, executable);
+    the leaf alone says what is allowed;
+  - unmap frees a PT, PD or PDPT of the lower half once it is empty; it never
+    frees the PML4 nor any table of the upper half (PML4 entries 256..511),
+    which is the kernel's, shared by every address space and possibly built
+    by the bootloader;
+  - map allocates the tables it needs before changing anything, so E_NOMEM
+    leaves the tree as it was; map_range undoes its own work on failure.
+    (In the upper half the undo leaves the empty tables it created linked:
+    they are reachable and reused, never lost.)
+  - a large page is mapped and unmapped whole: unmap or protect of an
+    address inside one but not at its start is E_ALIGN.  An empty table
+    left in the upper half blocks a large page over its range
+    (E_ALREADY_MAPPED).
+
+Virtual addresses are Signed words: upper-half ones are negative, and
+`virt >> n` is an arithmetic shift, so `(virt >> 39) & 511` is the PML4
+index for both halves.
+"""
+
+from elyz.mm.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
+from elyz.rlib_kernel import rawmem
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT                 # 4 KiB, a PT entry
+LARGE_PAGE_SIZE = 1 << 21                   # 2 MiB, a PD entry with PS
+HUGE_PAGE_SIZE = 1 << 30                    # 1 GiB, a PDPT entry with PS
+ENTRIES = 512                               # entries per table
+ENTRY_SIZE = 8
+
+KERNEL_HALF_FIRST = 256                     # first PML4 entry of the upper half
+MAX_PHYS = (1 << 52) - 1                    # the architectural limit
+HALF_SIZE = 1 << 47                         # bytes in each canonical half
+
+# Levels, named after the table an entry lives in.
+LEVEL_PT = 1
+LEVEL_PD = 2
+LEVEL_PDPT = 3
+LEVEL_PML4 = 4
+
+# ------------------------------------------------------------ portable flags
+
+PAGE_WRITE = 1 << 0
+PAGE_USER = 1 << 1
+PAGE_NO_EXECUTE = 1 << 2
+PAGE_GLOBAL = 1 << 3
+PAGE_WRITE_COMBINING = 1 << 4
+PAGE_UNCACHED = 1 << 5
+PAGE_ALLOW_LARGE = 1 << 6                   # a request to map_range, not stored
+PAGE_ALL_FLAGS = (PAGE_WRITE | PAGE_USER | PAGE_NO_EXECUTE | PAGE_GLOBAL |
+                  PAGE_WRITE_COMBINING | PAGE_UNCACHED | PAGE_ALLOW_LARGE)
+
+# ------------------------------------------------------------ hardware bits
+#
+# A page-table entry (Intel SDM vol. 3A, 4.5, "4-level paging"):
+#
+#   63  62..59  58..52  51 ............................ 12  11..9   8   7   6   5   4   3   2   1   0
+#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
+#  |NX| PKEY  | avail |  physical address of the frame    | avail | G |PS | D | A |PCD|PWT|U/S|R/W| P |
+#  |  |(leaf) |       |  or of the next-level table       |       |   |PAT|   |   |   |   |   |   |   |
+#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
+#
+#  P    present; when 0 the CPU ignores every other bit
+#  R/W  writable           U/S  user-accessible        NX   no instruction fetch
+#  PWT, PCD (and PAT)      an index into the PAT MSR, see below
+#  A    accessed (set by the CPU)                      D    dirty (set by the CPU, leaves only)
+#  PS   in a PDPT entry: this is a 1 GiB page; in a PD entry: a 2 MiB page;
+#       in a PT entry bit 7 is PAT instead; in a PML4 entry it must be 0.
+#  G    global: survives a CR3 write (leaves only)
+#  In a 2 MiB / 1 GiB leaf, bit 12 is PAT and the address starts at bit 21 / 30.
+#
+# The access rights of a page are the AND of R/W and U/S, and the OR of NX,
+# over the four entries of its walk: intermediate entries carry P|R/W|U/S
+# and no NX, so the leaf alone decides.
+
+PTE_PRESENT = 1 << 0
+PTE_WRITABLE = 1 << 1
+PTE_USER = 1 << 2
+PTE_PWT = 1 << 3
+PTE_PCD = 1 << 4
+PTE_ACCESSED = 1 << 5
+PTE_DIRTY = 1 << 6
+PTE_HUGE = 1 << 7
+PTE_PAT_4K = 1 << 7                         # same bit as PTE_HUGE, in a PT entry
+PTE_GLOBAL = 1 << 8
+PTE_PAT_LARGE = 1 << 12                     # in a 2 MiB / 1 GiB leaf
+PTE_NX = rawmem.to_word(1 << 63)            # a negative word
+PTE_ADDR_MASK = 0x000FFFFFFFFFF000          # bits 51..12
+PTE_LARGE_ADDR_MASK = 0x000FFFFFFFE00000    # bits 51..21, a 2 MiB leaf
+PTE_HUGE_ADDR_MASK = 0x000FFFFFC0000000     # bits 51..30, a 1 GiB leaf
+
+TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE | PTE_USER
+
+# Cache modes.  The PAT index of a page is PAT*4 + PCD*2 + PWT; we never set
+# the PAT bit, so only indexes 0..3 are used.  The kernel programs the PAT
+# MSR (IA32_PAT, 0x277) with PAT_MSR_VALUE at boot:
+#
+#   index  bits       type              used for
+#     0    -          write-back (06)   PAGE_* with no cache flag (normal RAM)
+#     1    PWT        write-combining (01)  PAGE_WRITE_COMBINING (framebuffers)
+#     2    PCD        uncached-minus (07)   -
+#     3    PCD|PWT    uncached (00)     PAGE_UNCACHED (device registers)
+#     4..7            WB, WT, UC-, UC   (unused: the power-on values of 4..7)
+#
+# Until the MSR is programmed, index 1 is write-through (its power-on value),
+# a safe if slower stand-in for write-combining; indexes 0 and 3 are WB and
+# UC either way.
+PAT_MSR = 0x277
+PAT_MSR_VALUE = 0x0007040600070106
+
+# ------------------------------------------------------------ interfaces
+
+
+class FrameAllocator(object):
+    """Where page tables come from.  The PMM is one; tests use fakes."""
+
+    def alloc_frame(self):
+        """Returns the physical address of a free 4 KiB frame, or a negative
+        error (E_NOMEM) when there is none.  The frame need not be zeroed."""
+        return E_NOMEM
+
+    def free_frame(self, phys):
+        """Gives back a frame returned by alloc_frame."""
+        pass
+
+
+class TlbInvalidator(object):
+    """Told of every change to an entry the CPU may have cached."""
+
+    def invalidate(self, virt):
+        """Drops any translation of virt (the kernel's calls cpu.invlpg)."""
+        pass
+
+
+class _PagingState(object):
+    def __init__(self):
+        self.hhdm_offset = 0
+
+
+_state = _PagingState()
+
+
+def set_hhdm_offset(offset):
+    """Sets where physical memory is mapped (virtual = physical + offset)."""
+    _state.hhdm_offset = offset
+
+
+def hhdm_offset():
+    """Returns the offset given to set_hhdm_offset (0 until then)."""
+    return _state.hhdm_offset
+
+
+# ------------------------------------------------------------ small helpers
+
+
+def is_canonical(virt):
+    """Returns True when bits 63..47 of virt are all equal (all 0 or all 1)."""
+    top = virt >> 47
+    return top == 0 or top == -1
+
+
+def flags_valid(flags):
+    """Returns True when flags holds only PAGE_* bits and at most one cache mode."""
+    if flags & ~PAGE_ALL_FLAGS:
+        return False
+    if (flags & PAGE_WRITE_COMBINING) and (flags & PAGE_UNCACHED):
+        return False
+    return True
+
+
+def pte_bits(flags):
+    """Returns the PTE bits (without PTE_PRESENT) for valid PAGE_* flags;
+    the result is negative when PAGE_NO_EXECUTE is set (bit 63)."""
+    bits = 0
+    if flags & PAGE_WRITE:
+        bits |= PTE_WRITABLE
+    if flags & PAGE_USER:
+        bits |= PTE_USER
+    if flags & PAGE_NO_EXECUTE:
+        bits |= PTE_NX
+    if flags & PAGE_GLOBAL:
+        bits |= PTE_GLOBAL
+    if flags & PAGE_WRITE_COMBINING:
+        bits |= PTE_PWT
+    if flags & PAGE_UNCACHED:
+        bits |= PTE_PCD | PTE_PWT
+    return bits
+
+
+def _flags_of(entry):
+    """Returns the PAGE_* flags a leaf entry grants.  Never fails."""
+    flags = 0
+    if entry & PTE_WRITABLE:
+        flags |= PAGE_WRITE
+    if entry & PTE_USER:
+        flags |= PAGE_USER
+    if entry & PTE_NX:
+        flags |= PAGE_NO_EXECUTE
+    if entry & PTE_GLOBAL:
+        flags |= PAGE_GLOBAL
+    cache = entry & (PTE_PCD | PTE_PWT)
+    if cache == PTE_PWT:
+        flags |= PAGE_WRITE_COMBINING
+    elif cache == PTE_PCD | PTE_PWT:
+        flags |= PAGE_UNCACHED
+    return flags
+
+
+def _level_size(level):
+    """Returns the bytes one entry of a table at level covers (4 KiB..512 GiB)."""
+    return 1 << (PAGE_SHIFT + 9 * (level - 1))
+
+
+def _leaf_addr_mask(level):
+    """Returns the mask of the frame address in a leaf entry at level."""
+    if level == LEVEL_PDPT:
+        return PTE_HUGE_ADDR_MASK
+    if level == LEVEL_PD:
+        return PTE_LARGE_ADDR_MASK
+    return PTE_ADDR_MASK
+
+
+def _read(entry_phys):
+    return rawmem.load_u64(entry_phys + _state.hhdm_offset)
+
+
+def _write(entry_phys, value):
+    rawmem.store_u64(entry_phys + _state.hhdm_offset, value)
+
+
+def _entry_phys(table, virt, level):
+    """Returns the physical address of virt's entry in table (at level)."""
+    index = (virt >> (PAGE_SHIFT + 9 * (level - 1))) & (ENTRIES - 1)
+    return table + index * ENTRY_SIZE
+
+
+def _table_of(entry_phys):
+    """Returns the physical address of the table holding entry_phys."""
+    return entry_phys & ~(PAGE_SIZE - 1)
+
+
+def _is_leaf(entry, level):
+    """Returns True when a present entry at level maps memory itself."""
+    return level == LEVEL_PT or (level != LEVEL_PML4 and (entry & PTE_HUGE) != 0)
+
+
+def _table_is_empty(table):
+    """Returns True when no entry of table is present."""
+    for i in range(ENTRIES):
+        if _read(table + i * ENTRY_SIZE) & PTE_PRESENT:
+            return False
+    return True
+
+
+def _alloc_table(alloc):
+    """Returns a new zeroed table (phys), or E_NOMEM."""
+    table = alloc.alloc_frame()
+    if table < 0:
+        return E_NOMEM
+    rawmem.fill(table + _state.hhdm_offset, 0, PAGE_SIZE)
+    return table
+
+
+# ------------------------------------------------------------ the walker
+
+
+def _leaf_level(pml4, virt):
+    """Walks virt's path.  Returns the level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB)
+    of the present leaf mapping virt, or -L when the walk meets a
+    non-present entry in the table at level L.  virt must be canonical."""
+    table = pml4
+    level = LEVEL_PML4
+    while True:
+        entry = _read(_entry_phys(table, virt, level))
+        if not (entry & PTE_PRESENT):
+            return -level
+        if _is_leaf(entry, level):
+            return level
+        table = entry & PTE_ADDR_MASK
+        level -= 1
+
+
+def _find_entry(pml4, virt, level):
+    """Returns the physical address of virt's entry in its table at level, or
+    -1 when the walk stops above level (a non-present entry or a leaf)."""
+    table = pml4
+    current = LEVEL_PML4
+    while current > level:
+        entry = _read(_entry_phys(table, virt, current))
+        if not (entry & PTE_PRESENT) or _is_leaf(entry, current):
+            return -1
+        table = entry & PTE_ADDR_MASK
+        current -= 1
+    return _entry_phys(table, virt, level)
+
+
+def _map_leaf(pml4, virt, leaf, level, alloc):
+    """Stores entry `leaf` for virt in its table at level, creating the
+    missing tables above it.  Returns 0; E_ALREADY_MAPPED when virt (or,
+    for a large leaf, part of its range) is mapped already or its entry
+    holds a table; E_NOMEM when a table cannot be allocated, and then the
+    tree is unchanged.  Arguments are checked by the caller."""
+    found = _leaf_level(pml4, virt)
+    if found > 0 or -found < level:
+        return E_ALREADY_MAPPED
+    hole = -found                           # the level of the first absent entry
+    need = hole - level                     # tables to create, 0..3
+    new1 = new2 = new3 = -1                 # the tables for levels hole-1, -2, -3
+    if need >= 1:
+        new1 = _alloc_table(alloc)
+        if new1 < 0:
+            return E_NOMEM
+    if need >= 2:
+        new2 = _alloc_table(alloc)
+        if new2 < 0:
+            alloc.free_frame(new1)
+            return E_NOMEM
+    if need >= 3:
+        new3 = _alloc_table(alloc)
+        if new3 < 0:
+            alloc.free_frame(new2)
+            alloc.free_frame(new1)
+            return E_NOMEM
+    # Fill the new tables bottom-up, then publish them with one store into
+    # the existing tree: a walker sees either nothing or the whole path.
+    value = leaf
+    current = level
+    k = need
+    while k >= 1:
+        if k == 3:
+            table = new3
+        elif k == 2:
+            table = new2
+        else:
+            table = new1
+        _write(_entry_phys(table, virt, current), value)
+        value = table | TABLE_ENTRY_BITS
+        current += 1
+        k -= 1
+    _write(_find_entry(pml4, virt, hole), value)
+    return 0
+
+
+def _unmap_leaf(pml4, virt, alloc, tlb):
+    """Clears the leaf mapping that starts at virt (canonical, 4 KiB
+    aligned), then frees the lower-half tables this empties.  Returns 0;
+    E_NOT_MAPPED when nothing maps virt; E_ALIGN when virt is inside a
+    large page but not at its start."""
+    level = _leaf_level(pml4, virt)
+    if level < 0:
+        return E_NOT_MAPPED
+    if virt & (_level_size(level) - 1):
+        return E_ALIGN
+    # The entries of virt's walk, from the PML4 down to the leaf.
+    e4 = _entry_phys(pml4, virt, LEVEL_PML4)
+    e3 = _find_entry(pml4, virt, LEVEL_PDPT)
+    e2 = _find_entry(pml4, virt, LEVEL_PD)          # -1 under a 1 GiB leaf
+    e1 = _find_entry(pml4, virt, LEVEL_PT)          # -1 under any large leaf
+    if level == LEVEL_PT:
+        _write(e1, 0)
+    elif level == LEVEL_PD:
+        _write(e2, 0)
+    else:
+        _write(e3, 0)
+    # Unlink the lower-half tables left empty, bottom-up; free them only
+    # after the TLB (and its paging-structure caches) forgot them.
+    free_pt = -1
+    free_pd = -1
+    free_pdpt = -1
+    if virt >= 0:
+        if level == LEVEL_PT and _table_is_empty(_table_of(e1)):
+            free_pt = _table_of(e1)
+            _write(e2, 0)
+            level = LEVEL_PD
+        if level == LEVEL_PD and _table_is_empty(_table_of(e2)):
+            free_pd = _table_of(e2)
+            _write(e3, 0)
+            level = LEVEL_PDPT
+        if level == LEVEL_PDPT and _table_is_empty(_table_of(e3)):
+            free_pdpt = _table_of(e3)
+            _write(e4, 0)
+    if tlb is not None:
+        tlb.invalidate(virt)
+    if free_pt >= 0:
+        alloc.free_frame(free_pt)
+    if free_pd >= 0:
+        alloc.free_frame(free_pd)
+    if free_pdpt >= 0:
+        alloc.free_frame(free_pdpt)
+    return 0
+
+
+# ------------------------------------------------------------ argument checks
+
+
+def _check_page(virt, phys, size):
+    """Returns 0 when virt and phys may start a mapping of size bytes
+    (phys < 0 means no phys to check); E_INVALID for a non-canonical virt
+    or a phys beyond MAX_PHYS; E_ALIGN when either is not size-aligned."""
+    if not is_canonical(virt):
+        return E_INVALID
+    if virt & (size - 1):
+        return E_ALIGN
+    if phys >= 0:
+        if phys > MAX_PHYS:
+            return E_INVALID
+        if phys & (size - 1):
+            return E_ALIGN
+    return 0
+
+
+def _check_range(virt, size):
+    """Returns 0 when [virt, virt+size) is a page-aligned range inside one
+    canonical half; E_INVALID for a negative or too large size, a
+    non-canonical start or end, or a range crossing the hole; E_ALIGN when
+    virt or size is not a multiple of PAGE_SIZE."""
+    if size < 0 or size > HALF_SIZE:
+        return E_INVALID
+    err = _check_page(virt, -1, PAGE_SIZE)
+    if err:
+        return err
+    if size & (PAGE_SIZE - 1):
+        return E_ALIGN
+    if size > 0:
+        last = virt + (size - 1)
+        if not is_canonical(last) or (last < 0) != (virt < 0):
+            return E_INVALID
+    return 0
+
+
+# ------------------------------------------------------------ address spaces
+
+
+def create_address_space(alloc):
+    """Returns the physical address of a new, zeroed PML4 (nothing mapped,
+    not even the kernel: see copy_kernel_half), or E_NOMEM."""
+    return _alloc_table(alloc)
+
+
+def copy_kernel_half(dst_pml4, src_pml4):
+    """Copies PML4 entries 256..511 (the kernel's half) from src_pml4 to
+    dst_pml4, so both share the kernel's PDPTs.  Never fails.  Run
+    populate_kernel_half on the kernel's PML4 first, or kernel mappings
+    made later under a new PML4 entry will not be seen by dst_pml4."""
+    for i in range(KERNEL_HALF_FIRST, ENTRIES):
+        _write(dst_pml4 + i * ENTRY_SIZE, _read(src_pml4 + i * ENTRY_SIZE))
+
+
+def populate_kernel_half(pml4, alloc):
+    """Gives every upper-half PML4 entry of pml4 a (zeroed) PDPT, so that
+    copies made by copy_kernel_half stay in step.  Returns 0, or E_NOMEM
+    (the PDPTs made so far stay in place: they are valid and empty)."""
+    for i in range(KERNEL_HALF_FIRST, ENTRIES):
+        entry_phys = pml4 + i * ENTRY_SIZE
+        if not (_read(entry_phys) & PTE_PRESENT):
+            table = _alloc_table(alloc)
+            if table < 0:
+                return E_NOMEM
+            _write(entry_phys, table | TABLE_ENTRY_BITS)
+    return 0
+
+
+def _free_tree(table, level, alloc, free_frames):
+    """Frees table (at level) and every table under it; with free_frames,
+    also the frames of its 4 KiB leaves (large-page leaves map memory the
+    address space does not own and are left alone).  Never fails."""
+    for i in range(ENTRIES):
+        entry = _read(table + i * ENTRY_SIZE)
+        if not (entry & PTE_PRESENT):
+            continue
+        if not _is_leaf(entry, level):
+            _free_tree(entry & PTE_ADDR_MASK, level - 1, alloc, free_frames)
+        elif level == LEVEL_PT and free_frames:
+            alloc.free_frame(entry & PTE_ADDR_MASK)
+    alloc.free_frame(table)
+
+
+def destroy_address_space(pml4, alloc, free_frames=False):
+    """Frees every lower-half table of pml4 and pml4 itself; with
+    free_frames, also the frames its lower-half 4 KiB pages map.  The
+    upper half (shared with the kernel) is left alone.  The address space
+    must not be live on any CPU.  Returns 0."""
+    for i in range(KERNEL_HALF_FIRST):
+        entry = _read(pml4 + i * ENTRY_SIZE)
+        if entry & PTE_PRESENT:
+            _free_tree(entry & PTE_ADDR_MASK, LEVEL_PDPT, alloc, free_frames)
+    alloc.free_frame(pml4)
+    return 0
+
+
+# ------------------------------------------------------------ mappings
+
+
+def map(pml4, virt, phys, flags, alloc):
+    """Maps the 4 KiB page at virt to the frame at phys with PAGE_* flags.
+    Returns 0; E_INVALID for a non-canonical virt, a phys beyond MAX_PHYS
+    or bad flags; E_ALIGN when virt or phys is not page-aligned;
+    E_ALREADY_MAPPED when virt is mapped; E_NOMEM when a table cannot be
+    allocated (then nothing changed)."""
+    if not flags_valid(flags):
+        return E_INVALID
+    err = _check_page(virt, phys, PAGE_SIZE)
+    if err:
+        return err
+    leaf = phys | PTE_PRESENT | pte_bits(flags)
+    return _map_leaf(pml4, virt, leaf, LEVEL_PT, alloc)
+
+
+def map_range(pml4, virt, phys, size, flags, alloc):
+    """Maps [virt, virt+size) to [phys, phys+size) with PAGE_* flags, using
+    2 MiB pages where both addresses are 2 MiB-aligned and PAGE_ALLOW_LARGE
+    is set.  Returns 0 (size 0 maps nothing); E_INVALID or E_ALIGN for bad
+    arguments (see map; size must be a multiple of PAGE_SIZE and the range
+    must stay in one canonical half); E_ALREADY_MAPPED or E_NOMEM from the
+    first page that fails, after unmapping what this call had mapped."""
+    if not flags_valid(flags):
+        return E_INVALID
+    err = _check_range(virt, size)
+    if err:
+        return err
+    err = _check_page(virt, phys, PAGE_SIZE)
+    if err:
+        return err
+    if size > 0 and phys + (size - 1) > MAX_PHYS:
+        return E_INVALID
+    bits = PTE_PRESENT | pte_bits(flags)
+    large = (flags & PAGE_ALLOW_LARGE) != 0
+    offset = 0
+    while offset < size:
+        v = virt + offset
+        p = phys + offset
+        if (large and size - offset >= LARGE_PAGE_SIZE and
+                (v & (LARGE_PAGE_SIZE - 1)) == 0 and (p & (LARGE_PAGE_SIZE - 1)) == 0):
+            err = _map_leaf(pml4, v, p | bits | PTE_HUGE, LEVEL_PD, alloc)
+            step = LARGE_PAGE_SIZE
+        else:
+            err = _map_leaf(pml4, v, p | bits, LEVEL_PT, alloc)
+            step = PAGE_SIZE
+        if err:
+            # Only pages this call mapped are in [virt, v): never live, so
+            # no TLB holds them.
+            unmap_range(pml4, virt, offset, alloc, None)
+            return err
+        offset += step
+    return 0
+
+
+def unmap(pml4, virt, alloc, tlb=None):
+    """Removes the mapping starting at virt (a 4 KiB page, or a whole large
+    page when virt is its start), tells tlb, and frees the lower-half
+    tables left empty.  The frame that was mapped is not freed.  Returns 0;
+    E_INVALID for a non-canonical virt; E_ALIGN when virt is not
+    page-aligned or lies inside a large page but not at its start;
+    E_NOT_MAPPED when nothing maps virt."""
+    err = _check_page(virt, -1, PAGE_SIZE)
+    if err:
+        return err
+    return _unmap_leaf(pml4, virt, alloc, tlb)
+
+
+def unmap_range(pml4, virt, size, alloc, tlb=None):
+    """Removes every mapping in [virt, virt+size), skipping holes (each
+    unmapped page is told to tlb).  Returns 0; E_INVALID or E_ALIGN for a
+    bad range (see map_range); E_ALIGN, before changing anything, when a
+    large page sticks out of either end of the range."""
+    err = _check_range(virt, size)
+    if err:
+        return err
+    if size == 0:
+        return 0
+    last = virt + (size - PAGE_SIZE)
+    level = _leaf_level(pml4, virt)
+    if level > LEVEL_PT and virt & (_level_size(level) - 1):
+        return E_ALIGN
+    level = _leaf_level(pml4, last)
+    if level > LEVEL_PT and (last + PAGE_SIZE) & (_level_size(level) - 1):
+        return E_ALIGN
+    offset = 0
+    while offset < size:
+        v = virt + offset
+        level = _leaf_level(pml4, v)
+        if level > 0:
+            _unmap_leaf(pml4, v, alloc, tlb)
+            offset += _level_size(level)
+        else:
+            # Nothing mapped up to the end of the absent entry's span.
+            span = _level_size(-level)
+            offset = ((v + span) & ~(span - 1)) - virt
+    return 0
+
+
+def protect(pml4, virt, flags, tlb=None):
+    """Replaces the PAGE_* flags of the mapping starting at virt (keeping
+    its frame and the accessed/dirty bits) and tells tlb.  Returns 0;
+    E_INVALID for a non-canonical virt or bad flags; E_ALIGN when virt is
+    not page-aligned or lies inside a large page but not at its start;
+    E_NOT_MAPPED when nothing maps virt."""
+    if not flags_valid(flags):
+        return E_INVALID
+    err = _check_page(virt, -1, PAGE_SIZE)
+    if err:
+        return err
+    level = _leaf_level(pml4, virt)
+    if level < 0:
+        return E_NOT_MAPPED
+    if virt & (_level_size(level) - 1):
+        return E_ALIGN
+    entry_phys = _find_entry(pml4, virt, level)
+    keep = PTE_ADDR_MASK | PTE_ACCESSED | PTE_DIRTY
+    if level > LEVEL_PT:
+        keep |= PTE_HUGE
+    entry = _read(entry_phys)
+    _write(entry_phys, (entry & keep) | PTE_PRESENT | pte_bits(flags))
+    if tlb is not None:
+        tlb.invalidate(virt)
+    return 0
+
+
+# ------------------------------------------------------------ queries
+
+
+def translate(pml4, virt):
+    """Returns the physical address virt maps to (any byte of a 4 KiB,
+    2 MiB or 1 GiB page).  Fails with E_INVALID for a non-canonical virt,
+    E_NOT_MAPPED when nothing maps it."""
+    if not is_canonical(virt):
+        return E_INVALID
+    level = _leaf_level(pml4, virt)
+    if level < 0:
+        return E_NOT_MAPPED
+    entry = _read(_find_entry(pml4, virt, level))
+    offset_mask = _level_size(level) - 1
+    return (entry & _leaf_addr_mask(level)) | (virt & offset_mask)
+
+
+def mapping_size(pml4, virt):
+    """Returns the size of the page mapping virt (PAGE_SIZE, LARGE_PAGE_SIZE
+    or HUGE_PAGE_SIZE).  Fails with E_INVALID for a non-canonical virt,
+    E_NOT_MAPPED when nothing maps it."""
+    if not is_canonical(virt):
+        return E_INVALID
+    level = _leaf_level(pml4, virt)
+    if level < 0:
+        return E_NOT_MAPPED
+    return _level_size(level)
+
+
+def get_flags(pml4, virt):
+    """Returns the PAGE_* flags of the page mapping virt.  Fails with
+    E_INVALID for a non-canonical virt, E_NOT_MAPPED when nothing maps it."""
+    entry = leaf_entry(pml4, virt)
+    if entry == 0:
+        if not is_canonical(virt):
+            return E_INVALID
+        return E_NOT_MAPPED
+    return _flags_of(entry)
+
+
+def leaf_entry(pml4, virt):
+    """Returns the raw leaf entry mapping virt (negative when NX is set),
+    or 0 when virt is non-canonical or not mapped."""
+    if not is_canonical(virt):
+        return 0
+    level = _leaf_level(pml4, virt)
+    if level < 0:
+        return 0
+    return _read(_find_entry(pml4, virt, level))
