@@ -2,9 +2,11 @@
 
 Page tables live in physical frames and are read and written through the
 higher-half direct map (virtual = physical + hhdm offset).  An address
-space is named by the physical address of its PML4.  Every function
-returns 0 (or an address) on success and a negative E_* code from
-elyz.mm.errors on failure; none raises, none allocates GC memory.
+space is named by the physical address of its PML4.  A function that can
+fail returns 0 (or a physical address, or flags) on success and a negative
+E_* code from elyz.mm.errors on failure; none raises for an expected
+failure and none allocates GC memory (loops are `while` loops: a `for ...
+in range()` would allocate a range iterator).
 
     set_hhdm_offset(offset)          where the direct map of RAM starts
     create_address_space(alloc)      -> new zeroed PML4 (phys) or E_NOMEM
@@ -22,7 +24,7 @@ elyz.mm.errors on failure; none raises, none allocates GC memory.
     leaf_entry(pml4, virt)           -> the raw leaf entry, 0 when unmapped
     is_canonical(virt)  flags_valid(flags)  pte_bits(flags)
 
-    FrameAllocator   alloc: alloc_frame() -> phys or error, free_frame(phys)
+    FrameAllocator   alloc: alloc_frame() -> phys or error, free_frame(phys) -> 0 or error
     TlbInvalidator   tlb:   invalidate(virt), called after a live entry
                             changes (the kernel's one calls cpu.invlpg)
 
@@ -87,27 +89,7 @@ PAGE_ALL_FLAGS = (PAGE_WRITE | PAGE_USER | PAGE_NO_EXECUTE | PAGE_GLOBAL |
                   PAGE_WRITE_COMBINING | PAGE_UNCACHED | PAGE_ALLOW_LARGE)
 
 # ------------------------------------------------------------ hardware bits
-#
-# A page-table entry (Intel SDM vol. 3A, 4.5, "4-level paging"):
-#
-#   63  62..59  58..52  51 ............................ 12  11..9   8   7   6   5   4   3   2   1   0
-#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
-#  |NX| PKEY  | avail |  physical address of the frame    | avail | G |PS | D | A |PCD|PWT|U/S|R/W| P |
-#  |  |(leaf) |       |  or of the next-level table       |       |   |PAT|   |   |   |   |   |   |   |
-#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
-#
-#  P    present; when 0 the CPU ignores every other bit
-#  R/W  writable           U/S  user-accessible        NX   no instruction fetch
-#  PWT, PCD (and PAT)      an index into the PAT MSR, see below
-#  A    accessed (set by the CPU)                      D    dirty (set by the CPU, leaves only)
-#  PS   in a PDPT entry: this is a 1 GiB page; in a PD entry: a 2 MiB page;
-#       in a PT entry bit 7 is PAT instead; in a PML4 entry it must be 0.
-#  G    global: survives a CR3 write (leaves only)
-#  In a 2 MiB / 1 GiB leaf, bit 12 is PAT and the address starts at bit 21 / 30.
-#
-# The access rights of a page are the AND of R/W and U/S, and the OR of NX,
-# over the four entries of its walk: intermediate entries carry P|R/W|U/S
-# and no NX, so the leaf alone decides.
+# The layout of an entry is drawn above the walker (_leaf_level), below.
 
 PTE_PRESENT = 1 << 0
 PTE_WRITABLE = 1 << 1
@@ -156,8 +138,9 @@ class FrameAllocator(object):
         return E_NOMEM
 
     def free_frame(self, phys):
-        """Gives back a frame returned by alloc_frame."""
-        pass
+        """Gives back a frame returned by alloc_frame.  Returns 0 or an
+        error code (paging only frees frames it allocated and ignores it)."""
+        return 0
 
 
 class TlbInvalidator(object):
@@ -257,10 +240,12 @@ def _leaf_addr_mask(level):
 
 
 def _read(entry_phys):
+    """Returns the 64-bit entry at physical address entry_phys."""
     return rawmem.load_u64(entry_phys + _state.hhdm_offset)
 
 
 def _write(entry_phys, value):
+    """Stores value into the entry at physical address entry_phys."""
     rawmem.store_u64(entry_phys + _state.hhdm_offset, value)
 
 
@@ -282,9 +267,11 @@ def _is_leaf(entry, level):
 
 def _table_is_empty(table):
     """Returns True when no entry of table is present."""
-    for i in range(ENTRIES):
+    i = 0
+    while i < ENTRIES:
         if _read(table + i * ENTRY_SIZE) & PTE_PRESENT:
             return False
+        i += 1
     return True
 
 
@@ -298,6 +285,27 @@ def _alloc_table(alloc):
 
 
 # ------------------------------------------------------------ the walker
+#
+# A page-table entry (Intel SDM vol. 3A, 4.5, "4-level paging"):
+#
+#   63  62..59  58..52  51 ............................ 12  11..9   8   7   6   5   4   3   2   1   0
+#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
+#  |NX| PKEY  | avail |  physical address of the frame    | avail | G |PS | D | A |PCD|PWT|U/S|R/W| P |
+#  |  |(leaf) |       |  or of the next-level table       |       |   |PAT|   |   |   |   |   |   |   |
+#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
+#
+#  P    present; when 0 the CPU ignores every other bit
+#  R/W  writable           U/S  user-accessible        NX   no instruction fetch
+#  PWT, PCD (and PAT)      an index into the PAT MSR (see "Cache modes" above)
+#  A    accessed (set by the CPU)                      D    dirty (set by the CPU, leaves only)
+#  PS   in a PDPT entry: this is a 1 GiB page; in a PD entry: a 2 MiB page;
+#       in a PT entry bit 7 is PAT instead; in a PML4 entry it must be 0.
+#  G    global: survives a CR3 write (leaves only)
+#  In a 2 MiB / 1 GiB leaf, bit 12 is PAT and the address starts at bit 21 / 30.
+#
+# The access rights of a page are the AND of R/W and U/S, and the OR of NX,
+# over the four entries of its walk: intermediate entries carry P|R/W|U/S
+# and no NX, so the leaf alone decides.
 
 
 def _leaf_level(pml4, virt):
@@ -429,19 +437,24 @@ def _unmap_leaf(pml4, virt, alloc, tlb):
 # ------------------------------------------------------------ argument checks
 
 
-def _check_page(virt, phys, size):
-    """Returns 0 when virt and phys may start a mapping of size bytes
-    (phys < 0 means no phys to check); E_INVALID for a non-canonical virt
-    or a phys beyond MAX_PHYS; E_ALIGN when either is not size-aligned."""
+def _check_virt(virt, size):
+    """Returns 0 when virt may start a mapping of size bytes; E_INVALID
+    when it is non-canonical, E_ALIGN when it is not size-aligned."""
     if not is_canonical(virt):
         return E_INVALID
     if virt & (size - 1):
         return E_ALIGN
-    if phys >= 0:
-        if phys > MAX_PHYS:
-            return E_INVALID
-        if phys & (size - 1):
-            return E_ALIGN
+    return 0
+
+
+def _check_phys(phys, size):
+    """Returns 0 when phys may start a mapping of size bytes; E_INVALID
+    when it is negative or beyond MAX_PHYS, E_ALIGN when it is not
+    size-aligned."""
+    if phys < 0 or phys > MAX_PHYS:
+        return E_INVALID
+    if phys & (size - 1):
+        return E_ALIGN
     return 0
 
 
@@ -452,7 +465,7 @@ def _check_range(virt, size):
     virt or size is not a multiple of PAGE_SIZE."""
     if size < 0 or size > HALF_SIZE:
         return E_INVALID
-    err = _check_page(virt, -1, PAGE_SIZE)
+    err = _check_virt(virt, PAGE_SIZE)
     if err:
         return err
     if size & (PAGE_SIZE - 1):
@@ -478,21 +491,25 @@ def copy_kernel_half(dst_pml4, src_pml4):
     dst_pml4, so both share the kernel's PDPTs.  Never fails.  Run
     populate_kernel_half on the kernel's PML4 first, or kernel mappings
     made later under a new PML4 entry will not be seen by dst_pml4."""
-    for i in range(KERNEL_HALF_FIRST, ENTRIES):
+    i = KERNEL_HALF_FIRST
+    while i < ENTRIES:
         _write(dst_pml4 + i * ENTRY_SIZE, _read(src_pml4 + i * ENTRY_SIZE))
+        i += 1
 
 
 def populate_kernel_half(pml4, alloc):
     """Gives every upper-half PML4 entry of pml4 a (zeroed) PDPT, so that
     copies made by copy_kernel_half stay in step.  Returns 0, or E_NOMEM
     (the PDPTs made so far stay in place: they are valid and empty)."""
-    for i in range(KERNEL_HALF_FIRST, ENTRIES):
+    i = KERNEL_HALF_FIRST
+    while i < ENTRIES:
         entry_phys = pml4 + i * ENTRY_SIZE
         if not (_read(entry_phys) & PTE_PRESENT):
             table = _alloc_table(alloc)
             if table < 0:
                 return E_NOMEM
             _write(entry_phys, table | TABLE_ENTRY_BITS)
+        i += 1
     return 0
 
 
@@ -500,14 +517,15 @@ def _free_tree(table, level, alloc, free_frames):
     """Frees table (at level) and every table under it; with free_frames,
     also the frames of its 4 KiB leaves (large-page leaves map memory the
     address space does not own and are left alone).  Never fails."""
-    for i in range(ENTRIES):
+    i = 0
+    while i < ENTRIES:
         entry = _read(table + i * ENTRY_SIZE)
-        if not (entry & PTE_PRESENT):
-            continue
-        if not _is_leaf(entry, level):
-            _free_tree(entry & PTE_ADDR_MASK, level - 1, alloc, free_frames)
-        elif level == LEVEL_PT and free_frames:
-            alloc.free_frame(entry & PTE_ADDR_MASK)
+        if entry & PTE_PRESENT:
+            if not _is_leaf(entry, level):
+                _free_tree(entry & PTE_ADDR_MASK, level - 1, alloc, free_frames)
+            elif level == LEVEL_PT and free_frames:
+                alloc.free_frame(entry & PTE_ADDR_MASK)
+        i += 1
     alloc.free_frame(table)
 
 
@@ -516,10 +534,12 @@ def destroy_address_space(pml4, alloc, free_frames=False):
     free_frames, also the frames its lower-half 4 KiB pages map.  The
     upper half (shared with the kernel) is left alone.  The address space
     must not be live on any CPU.  Returns 0."""
-    for i in range(KERNEL_HALF_FIRST):
+    i = 0
+    while i < KERNEL_HALF_FIRST:
         entry = _read(pml4 + i * ENTRY_SIZE)
         if entry & PTE_PRESENT:
             _free_tree(entry & PTE_ADDR_MASK, LEVEL_PDPT, alloc, free_frames)
+        i += 1
     alloc.free_frame(pml4)
     return 0
 
@@ -535,7 +555,10 @@ def map(pml4, virt, phys, flags, alloc):
     allocated (then nothing changed)."""
     if not flags_valid(flags):
         return E_INVALID
-    err = _check_page(virt, phys, PAGE_SIZE)
+    err = _check_virt(virt, PAGE_SIZE)
+    if err:
+        return err
+    err = _check_phys(phys, PAGE_SIZE)
     if err:
         return err
     leaf = phys | PTE_PRESENT | pte_bits(flags)
@@ -554,7 +577,7 @@ def map_range(pml4, virt, phys, size, flags, alloc):
     err = _check_range(virt, size)
     if err:
         return err
-    err = _check_page(virt, phys, PAGE_SIZE)
+    err = _check_phys(phys, PAGE_SIZE)
     if err:
         return err
     if size > 0 and phys + (size - 1) > MAX_PHYS:
@@ -588,7 +611,7 @@ def unmap(pml4, virt, alloc, tlb=None):
     E_INVALID for a non-canonical virt; E_ALIGN when virt is not
     page-aligned or lies inside a large page but not at its start;
     E_NOT_MAPPED when nothing maps virt."""
-    err = _check_page(virt, -1, PAGE_SIZE)
+    err = _check_virt(virt, PAGE_SIZE)
     if err:
         return err
     return _unmap_leaf(pml4, virt, alloc, tlb)
@@ -633,7 +656,7 @@ def protect(pml4, virt, flags, tlb=None):
     E_NOT_MAPPED when nothing maps virt."""
     if not flags_valid(flags):
         return E_INVALID
-    err = _check_page(virt, -1, PAGE_SIZE)
+    err = _check_virt(virt, PAGE_SIZE)
     if err:
         return err
     level = _leaf_level(pml4, virt)

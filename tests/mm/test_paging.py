@@ -1,0 +1,743 @@
+"""x86_64 four-level paging over simulated physical memory (elyz.mm.paging)."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from elyz.mm import paging
+from elyz.mm.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
+from elyz.mm.paging import (
+    PAGE_SIZE, LARGE_PAGE_SIZE, HUGE_PAGE_SIZE,
+    PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL, PAGE_WRITE_COMBINING,
+    PAGE_UNCACHED, PAGE_ALLOW_LARGE,
+    PTE_PRESENT, PTE_WRITABLE, PTE_USER, PTE_PWT, PTE_PCD, PTE_ACCESSED, PTE_DIRTY,
+    PTE_HUGE, PTE_GLOBAL, PTE_NX, PTE_ADDR_MASK)
+from elyz.rlib_kernel import rawmem
+from tests.support.rpycheck import rtype
+
+HHDM = rawmem.to_word(0xffff800000000000)
+FRAME_BASE = 0x100000          # the fake allocator's frames start here (phys)
+UPPER = rawmem.to_word(0xffff800000000000)          # first upper-half address
+KERNEL = rawmem.to_word(0xffffffff80000000)         # where kernels link
+
+
+# ------------------------------------------------------------ the test world
+
+class FakeFrames(paging.FrameAllocator):
+    """Frames from a simulated region; fails once `budget` allocations were made.
+
+    Every frame handed out is first filled with 0xA5 (present bits set), so a
+    table the paging code forgot to zero shows up as garbage mappings.
+    """
+
+    def __init__(self, count, budget=-1):
+        self.free = [FRAME_BASE + i * PAGE_SIZE for i in range(count - 1, -1, -1)]
+        self.in_use = set()
+        self.budget = budget
+
+    def alloc_frame(self):
+        if self.budget == 0 or not self.free:
+            return E_NOMEM
+        if self.budget > 0:
+            self.budget -= 1
+        phys = self.free.pop()
+        rawmem.fill(phys + HHDM, 0xA5, PAGE_SIZE)
+        self.in_use.add(phys)
+        return phys
+
+    def free_frame(self, phys):
+        assert phys in self.in_use, "free of a frame not in use: %#x" % phys
+        self.in_use.remove(phys)
+        self.free.append(phys)
+        return 0
+
+    @property
+    def used(self):
+        return len(self.in_use)
+
+
+class RecordingTlb(paging.TlbInvalidator):
+    def __init__(self):
+        self.calls = []
+
+    def invalidate(self, virt):
+        self.calls.append(virt)
+
+
+def make_world(frames=64, budget=-1):
+    """Installs fresh simulated memory holding `frames` frames, seen through
+    the HHDM; returns the allocator."""
+    memory = rawmem.simulate()
+    memory.add_region(HHDM + FRAME_BASE, frames * PAGE_SIZE)
+    paging.set_hhdm_offset(HHDM)
+    return FakeFrames(frames, budget)
+
+
+@pytest.fixture
+def frames():
+    yield make_world()
+    paging.set_hhdm_offset(0)
+
+
+@pytest.fixture
+def pml4(frames):
+    table = paging.create_address_space(frames)
+    assert table >= 0
+    return table
+
+
+def entry_at(table, index):
+    return rawmem.load_u64(table + HHDM + index * 8)
+
+
+def walk_entries(pml4, virt):
+    """Returns the raw entries of virt's walk, PML4 entry first (stops at a
+    leaf or a non-present entry)."""
+    entries = []
+    table = pml4
+    for level in (4, 3, 2, 1):
+        entry = entry_at(table, (virt >> (12 + 9 * (level - 1))) & 511)
+        entries.append(entry)
+        if not entry & PTE_PRESENT or level == 1 or (level < 4 and entry & PTE_HUGE):
+            break
+        table = entry & PTE_ADDR_MASK
+    return entries
+
+
+def count_tables(pml4, first=0, last=511):
+    """Returns how many tables (PDPT, PD, PT) hang under PML4 entries first..last."""
+    def under(table, level):
+        count = 1
+        if level == 1:
+            return count
+        for i in range(512):
+            entry = entry_at(table, i)
+            if entry & PTE_PRESENT and not entry & PTE_HUGE:
+                count += under(entry & PTE_ADDR_MASK, level - 1)
+        return count
+    total = 0
+    for i in range(first, last + 1):
+        entry = entry_at(pml4, i)
+        if entry & PTE_PRESENT:
+            total += under(entry & PTE_ADDR_MASK, 3)
+    return total
+
+
+# ------------------------------------------------------------ addresses
+
+def test_index_extraction_uses_an_arithmetic_shift_on_upper_half_addresses():
+    from rpython.rtyper.test.test_llinterp import interpret
+
+    def pml4_index(virt):
+        return (virt >> 39) & 511
+
+    def pdpt_index(virt):
+        return (virt >> 30) & 511
+
+    assert UPPER < 0 and KERNEL < 0
+    for f in (pml4_index, pdpt_index):       # untranslated, then as rtyped code
+        assert [f(UPPER), f(KERNEL)] == [interpret(f, [UPPER]), interpret(f, [KERNEL])]
+    assert pml4_index(UPPER) == 256
+    assert pml4_index(KERNEL) == 511 and pdpt_index(KERNEL) == 510
+    assert interpret(paging.is_canonical, [KERNEL])
+
+
+def test_canonical_addresses_are_those_with_bits_63_to_47_equal():
+    assert paging.is_canonical(0)
+    assert paging.is_canonical(0x00007fffffffffff)
+    assert paging.is_canonical(UPPER)
+    assert paging.is_canonical(-1)
+    assert not paging.is_canonical(0x0000800000000000)
+    assert not paging.is_canonical(rawmem.to_word(0xffff7fffffffffff))
+    assert not paging.is_canonical(rawmem.to_word(0x8000000000000000))
+
+
+def test_non_canonical_addresses_are_refused_everywhere(frames, pml4):
+    bad = 0x0000800000000000
+    assert paging.map(pml4, bad, 0x5000, PAGE_WRITE, frames) == E_INVALID
+    assert paging.map_range(pml4, bad, 0x5000, PAGE_SIZE, 0, frames) == E_INVALID
+    assert paging.unmap(pml4, bad, frames) == E_INVALID
+    assert paging.unmap_range(pml4, bad, PAGE_SIZE, frames) == E_INVALID
+    assert paging.protect(pml4, bad, 0) == E_INVALID
+    assert paging.translate(pml4, bad) == E_INVALID
+    assert paging.mapping_size(pml4, bad) == E_INVALID
+    assert paging.get_flags(pml4, bad) == E_INVALID
+    assert paging.leaf_entry(pml4, bad) == 0
+    assert frames.used == 1
+
+
+def test_a_range_may_not_cross_the_canonical_hole(frames, pml4):
+    top = 0x00007fffffffe000
+    assert paging.map_range(pml4, top, 0x5000, 2 * PAGE_SIZE, 0, frames) == 0
+    assert paging.map_range(pml4, top, 0x5000, 3 * PAGE_SIZE, 0, frames) == E_INVALID
+    last = rawmem.to_word(0xfffffffffffff000)
+    assert paging.map_range(pml4, last, 0x5000, 2 * PAGE_SIZE, 0, frames) == E_INVALID
+    assert paging.map_range(pml4, last, 0x5000, PAGE_SIZE, 0, frames) == 0
+    assert paging.translate(pml4, last + 0xfff) == 0x5fff
+
+
+# ------------------------------------------------------------ map / translate / unmap
+
+def test_map_then_translate_gives_the_frame_plus_the_offset(frames, pml4):
+    assert paging.map(pml4, 0x400000, 0x7000, PAGE_WRITE, frames) == 0
+    assert paging.translate(pml4, 0x400000) == 0x7000
+    assert paging.translate(pml4, 0x400abc) == 0x7abc
+    assert paging.translate(pml4, 0x401000) == E_NOT_MAPPED
+    assert paging.mapping_size(pml4, 0x400000) == PAGE_SIZE
+
+
+def test_upper_half_addresses_map_and_translate(frames, pml4):
+    assert paging.map(pml4, KERNEL, 0x200000, 0, frames) == 0
+    assert paging.translate(pml4, KERNEL + 0x123) == 0x200123
+    assert paging.unmap(pml4, KERNEL, frames) == 0
+    assert paging.translate(pml4, KERNEL) == E_NOT_MAPPED
+
+
+def test_unmap_removes_the_mapping_but_not_the_frame(frames, pml4):
+    frame = frames.alloc_frame()
+    assert paging.map(pml4, 0x1000, frame, PAGE_WRITE, frames) == 0
+    assert paging.unmap(pml4, 0x1000, frames) == 0
+    assert paging.translate(pml4, 0x1000) == E_NOT_MAPPED
+    assert paging.unmap(pml4, 0x1000, frames) == E_NOT_MAPPED
+    assert frame in frames.in_use
+
+
+def test_a_new_address_space_is_one_zeroed_frame(frames):
+    before = frames.used
+    pml4 = paging.create_address_space(frames)
+    assert frames.used == before + 1
+    assert all(entry_at(pml4, i) == 0 for i in range(512))
+
+
+def test_unmap_of_the_last_page_frees_the_empty_pt_pd_and_pdpt(frames, pml4):
+    assert frames.used == 1
+    assert paging.map(pml4, 0x12345000, 0x9000, PAGE_WRITE, frames) == 0
+    assert frames.used == 4                   # PML4 + PDPT + PD + PT
+    assert paging.unmap(pml4, 0x12345000, frames) == 0
+    assert frames.used == 1
+    assert all(entry_at(pml4, i) == 0 for i in range(512))
+
+
+def test_tables_still_in_use_survive_an_unmap(frames, pml4):
+    assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0
+    assert paging.map(pml4, 0x2000, 0xa000, 0, frames) == 0           # same PT
+    assert paging.map(pml4, 0x40000000, 0xb000, 0, frames) == 0       # same PDPT, new PD
+    assert frames.used == 6
+    assert paging.unmap(pml4, 0x1000, frames) == 0
+    assert frames.used == 6
+    assert paging.translate(pml4, 0x2000) == 0xa000
+    assert paging.unmap(pml4, 0x2000, frames) == 0
+    assert frames.used == 4                   # the first PD and its PT went
+    assert paging.translate(pml4, 0x40000000) == 0xb000
+    assert paging.unmap(pml4, 0x40000000, frames) == 0
+    assert frames.used == 1
+
+
+def test_unmap_never_frees_upper_half_tables(frames, pml4):
+    assert paging.map(pml4, KERNEL, 0x9000, 0, frames) == 0
+    assert frames.used == 4
+    assert paging.unmap(pml4, KERNEL, frames) == 0
+    assert frames.used == 4
+    assert count_tables(pml4, 256, 511) == 3
+
+
+def test_map_over_an_existing_mapping_is_refused_and_keeps_it(frames, pml4):
+    assert paging.map(pml4, 0x5000, 0x9000, PAGE_WRITE, frames) == 0
+    used = frames.used
+    assert paging.map(pml4, 0x5000, 0xa000, 0, frames) == E_ALREADY_MAPPED
+    assert paging.translate(pml4, 0x5000) == 0x9000
+    assert paging.get_flags(pml4, 0x5000) == PAGE_WRITE
+    assert frames.used == used
+
+
+def test_map_refuses_bad_alignment_bad_phys_and_bad_flags(frames, pml4):
+    assert paging.map(pml4, 0x5001, 0x9000, 0, frames) == E_ALIGN
+    assert paging.map(pml4, 0x5000, 0x9800, 0, frames) == E_ALIGN
+    assert paging.map(pml4, 0x5000, -PAGE_SIZE, 0, frames) == E_INVALID
+    assert paging.map(pml4, 0x5000, 1 << 52, 0, frames) == E_INVALID
+    assert paging.map(pml4, 0x5000, 0x9000, 1 << 20, frames) == E_INVALID
+    assert paging.map(pml4, 0x5000, 0x9000, PAGE_UNCACHED | PAGE_WRITE_COMBINING,
+                      frames) == E_INVALID
+    assert frames.used == 1
+
+
+def test_new_tables_are_zeroed_even_when_the_allocator_hands_out_garbage(frames, pml4):
+    # FakeFrames fills every frame with 0xA5 bytes: present bits everywhere.
+    assert paging.map(pml4, 0x5000, 0x9000, 0, frames) == 0
+    for virt in (0x6000, 0x200000, 0x40000000):
+        assert paging.translate(pml4, virt) == E_NOT_MAPPED
+    assert count_tables(pml4) == 3
+
+
+# ------------------------------------------------------------ bits in entries
+
+@pytest.mark.parametrize('flags, set_bits, clear_bits', [
+    (0, 0, PTE_WRITABLE | PTE_USER | PTE_NX | PTE_GLOBAL | PTE_PWT | PTE_PCD),
+    (PAGE_WRITE, PTE_WRITABLE, PTE_USER | PTE_NX),
+    (PAGE_USER, PTE_USER, PTE_WRITABLE | PTE_NX),
+    (PAGE_NO_EXECUTE, PTE_NX, PTE_WRITABLE | PTE_USER),
+    (PAGE_GLOBAL, PTE_GLOBAL, PTE_USER),
+    (PAGE_WRITE | PAGE_USER | PAGE_NO_EXECUTE, PTE_WRITABLE | PTE_USER | PTE_NX, PTE_GLOBAL),
+    (PAGE_WRITE_COMBINING, PTE_PWT, PTE_PCD),
+    (PAGE_UNCACHED, PTE_PCD | PTE_PWT, 0),
+])
+def test_leaf_is_restrictive_and_intermediate_entries_permissive(frames, pml4, flags,
+                                                                  set_bits, clear_bits):
+    virt = 0x00007f0012345000
+    assert paging.map(pml4, virt, 0x9000, flags, frames) == 0
+    entries = walk_entries(pml4, virt)
+    assert len(entries) == 4
+    for entry in entries[:3]:
+        assert entry & 0xfff == PTE_PRESENT | PTE_WRITABLE | PTE_USER
+        assert entry & PTE_NX == 0
+        assert entry & ~(PTE_ADDR_MASK | 0xfff) == 0
+    leaf = entries[3]
+    assert leaf & PTE_ADDR_MASK == 0x9000
+    assert leaf & PTE_PRESENT
+    assert leaf & set_bits == set_bits
+    assert leaf & clear_bits == 0
+    assert leaf & PTE_HUGE == 0               # bit 7 is PAT in a PT entry: never set
+    assert paging.get_flags(pml4, virt) == flags
+
+
+def test_hardware_bit_positions():
+    assert [PTE_PRESENT, PTE_WRITABLE, PTE_USER, PTE_PWT, PTE_PCD, PTE_ACCESSED,
+            PTE_DIRTY, PTE_HUGE, PTE_GLOBAL] == [1 << i for i in range(9)]
+    assert PTE_NX == rawmem.to_word(1 << 63) and PTE_NX < 0
+    assert PTE_ADDR_MASK == ((1 << 52) - 1) & ~0xfff
+
+
+def test_pat_layout_puts_write_combining_at_index_1_and_uncached_at_index_3():
+    def pat_type(index):
+        return (paging.PAT_MSR_VALUE >> (8 * index)) & 0xff
+    assert [pat_type(i) for i in range(8)] == [0x06, 0x01, 0x07, 0x00,
+                                               0x06, 0x04, 0x07, 0x00]
+    assert paging.pte_bits(PAGE_WRITE_COMBINING) == PTE_PWT              # index 1
+    assert paging.pte_bits(PAGE_UNCACHED) == PTE_PCD | PTE_PWT           # index 3
+
+
+# ------------------------------------------------------------ protect
+
+def test_protect_rewrites_the_leaf_bits_and_keeps_frame_and_dirty_bits(frames, pml4):
+    tlb = RecordingTlb()
+    virt = 0x400000
+    assert paging.map(pml4, virt, 0x9000, PAGE_WRITE | PAGE_USER, frames) == 0
+    leaf_phys = walk_entries(pml4, virt)[2] & PTE_ADDR_MASK
+    rawmem.store_u64(leaf_phys + HHDM + ((virt >> 12) & 511) * 8,
+                     paging.leaf_entry(pml4, virt) | PTE_ACCESSED | PTE_DIRTY)
+    assert paging.protect(pml4, virt, PAGE_USER | PAGE_NO_EXECUTE, tlb) == 0
+    leaf = paging.leaf_entry(pml4, virt)
+    assert leaf & PTE_WRITABLE == 0
+    assert leaf & PTE_NX and leaf & PTE_USER and leaf & PTE_PRESENT
+    assert leaf & (PTE_ACCESSED | PTE_DIRTY) == PTE_ACCESSED | PTE_DIRTY
+    assert leaf & PTE_ADDR_MASK == 0x9000
+    assert paging.get_flags(pml4, virt) == PAGE_USER | PAGE_NO_EXECUTE
+    assert tlb.calls == [virt]
+
+
+def test_protect_fails_cleanly(frames, pml4):
+    assert paging.protect(pml4, 0x5000, PAGE_WRITE) == E_NOT_MAPPED
+    assert paging.map(pml4, 0x5000, 0x9000, 0, frames) == 0
+    assert paging.protect(pml4, 0x5000, 1 << 30) == E_INVALID
+    assert paging.protect(pml4, 0x5008, PAGE_WRITE) == E_ALIGN
+    assert paging.get_flags(pml4, 0x5000) == 0
+
+
+# ------------------------------------------------------------ the TLB hook
+
+def test_unmap_and_protect_tell_the_tlb_map_does_not(frames, pml4):
+    tlb = RecordingTlb()
+    assert paging.map(pml4, 0x5000, 0x9000, 0, frames) == 0
+    assert paging.map_range(pml4, 0x6000, 0xa000, 2 * PAGE_SIZE, 0, frames) == 0
+    assert tlb.calls == []
+    assert paging.protect(pml4, 0x5000, PAGE_WRITE, tlb) == 0
+    assert paging.unmap(pml4, 0x5000, frames, tlb) == 0
+    assert paging.unmap_range(pml4, 0x4000, 8 * PAGE_SIZE, frames, tlb) == 0
+    assert tlb.calls == [0x5000, 0x5000, 0x6000, 0x7000]
+    assert paging.unmap(pml4, 0x5000, frames, tlb) == E_NOT_MAPPED
+    assert len(tlb.calls) == 4
+
+
+def test_tables_are_freed_only_after_the_tlb_was_told(frames, pml4):
+    order = []
+
+    class Tlb(paging.TlbInvalidator):
+        def invalidate(self, virt):
+            order.append('invalidate')
+
+    free_frame = frames.free_frame
+    frames.free_frame = lambda phys: (order.append('free'), free_frame(phys))
+    assert paging.map(pml4, 0x5000, 0x9000, 0, frames) == 0
+    assert paging.unmap(pml4, 0x5000, frames, Tlb()) == 0
+    assert order == ['invalidate', 'free', 'free', 'free']
+
+
+# ------------------------------------------------------------ out of memory
+
+@pytest.mark.parametrize('budget', [0, 1, 2])
+def test_out_of_memory_midway_through_map_changes_nothing(budget):
+    frames = make_world()
+    try:
+        pml4 = paging.create_address_space(frames)
+        frames.budget = budget                # a new PDPT, PD and PT are needed
+        assert paging.map(pml4, 0x12345000, 0x9000, 0, frames) == E_NOMEM
+        assert frames.used == 1
+        assert all(entry_at(pml4, i) == 0 for i in range(512))
+    finally:
+        paging.set_hhdm_offset(0)
+
+
+def test_out_of_memory_below_existing_tables_changes_nothing(frames, pml4):
+    assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0
+    used = frames.used
+    frames.budget = 1                         # 0x40000000 needs a new PD and PT
+    assert paging.map(pml4, 0x40000000, 0xa000, 0, frames) == E_NOMEM
+    assert frames.used == used
+    assert count_tables(pml4) == 3
+    frames.budget = -1
+    assert paging.map(pml4, 0x40000000, 0xa000, 0, frames) == 0
+
+
+def test_out_of_memory_midway_through_map_range_undoes_it(frames, pml4):
+    frames.budget = 4                         # PDPT, PD and two PTs: the third PT fails
+    size = 2 * LARGE_PAGE_SIZE + 4 * PAGE_SIZE          # crosses into a third PT
+    assert paging.map_range(pml4, 0x1000, 0x100000, size, PAGE_WRITE, frames) == E_NOMEM
+    assert frames.used == 1
+    assert all(entry_at(pml4, i) == 0 for i in range(512))
+
+
+def test_a_conflict_midway_through_map_range_undoes_it(frames, pml4):
+    assert paging.map(pml4, 0x8000, 0x9000, 0, frames) == 0
+    used = frames.used
+    assert paging.map_range(pml4, 0x4000, 0x20000, 8 * PAGE_SIZE, 0, frames) == \
+        E_ALREADY_MAPPED
+    assert frames.used == used
+    for virt in range(0x4000, 0xc000, PAGE_SIZE):
+        expected = 0x9000 if virt == 0x8000 else E_NOT_MAPPED
+        assert paging.translate(pml4, virt) == expected
+
+
+def test_out_of_memory_in_the_upper_half_loses_no_frame(frames, pml4):
+    frames.budget = 3
+    size = LARGE_PAGE_SIZE + PAGE_SIZE        # a second PT is needed
+    assert paging.map_range(pml4, KERNEL, 0x100000, size, 0, frames) == E_NOMEM
+    for offset in range(0, size, PAGE_SIZE):
+        assert paging.translate(pml4, KERNEL + offset) == E_NOT_MAPPED
+    # What was allocated is either freed or still linked in the kernel half.
+    assert frames.used == 1 + count_tables(pml4, 256, 511)
+
+
+# ------------------------------------------------------------ large pages
+
+def test_map_range_uses_2mib_pages_where_aligned_and_allowed(frames, pml4):
+    virt = 0x40000000 - PAGE_SIZE             # one 4 KiB page, then 2 MiB ones
+    phys = 0x80000000 - PAGE_SIZE
+    size = PAGE_SIZE + 2 * LARGE_PAGE_SIZE + 3 * PAGE_SIZE
+    flags = PAGE_WRITE | PAGE_NO_EXECUTE | PAGE_ALLOW_LARGE
+    assert paging.map_range(pml4, virt, phys, size, flags, frames) == 0
+    assert paging.mapping_size(pml4, virt) == PAGE_SIZE
+    assert paging.mapping_size(pml4, virt + PAGE_SIZE) == LARGE_PAGE_SIZE
+    assert paging.mapping_size(pml4, virt + PAGE_SIZE + LARGE_PAGE_SIZE) == LARGE_PAGE_SIZE
+    assert paging.mapping_size(pml4, virt + PAGE_SIZE + 2 * LARGE_PAGE_SIZE) == PAGE_SIZE
+    for offset in (0, PAGE_SIZE + 0x1234, LARGE_PAGE_SIZE + 0x5678, size - 1):
+        assert paging.translate(pml4, virt + offset) == phys + offset
+    leaf = paging.leaf_entry(pml4, 0x40000000)
+    assert leaf & PTE_HUGE and leaf & PTE_NX and leaf & PTE_WRITABLE
+    assert paging.get_flags(pml4, 0x40000000) == PAGE_WRITE | PAGE_NO_EXECUTE
+    # PML4 + 2 PDPT-side tables (one PDPT, PDs for GiB 0 and 1) + 2 PTs
+    assert frames.used == 1 + 1 + 2 + 2
+
+
+def test_map_range_without_the_flag_or_alignment_uses_4kib_pages(frames, pml4):
+    assert paging.map_range(pml4, 0x200000, 0x400000, LARGE_PAGE_SIZE, 0, frames) == 0
+    assert paging.mapping_size(pml4, 0x200000) == PAGE_SIZE
+    assert paging.map_range(pml4, 0x600000, 0x401000, LARGE_PAGE_SIZE,
+                            PAGE_ALLOW_LARGE, frames) == 0
+    assert paging.mapping_size(pml4, 0x600000) == PAGE_SIZE
+    assert paging.translate(pml4, 0x7fffff) == 0x600fff
+
+
+def test_a_large_page_cannot_overlap_4kib_mappings(frames, pml4):
+    assert paging.map(pml4, 0x201000, 0x9000, 0, frames) == 0
+    assert paging.map_range(pml4, 0x200000, 0x400000, LARGE_PAGE_SIZE,
+                            PAGE_ALLOW_LARGE, frames) == E_ALREADY_MAPPED
+    assert paging.map_range(pml4, 0x400000, 0x400000, LARGE_PAGE_SIZE,
+                            PAGE_ALLOW_LARGE, frames) == 0
+    assert paging.map(pml4, 0x401000, 0x9000, 0, frames) == E_ALREADY_MAPPED
+
+
+def test_large_pages_are_unmapped_and_protected_whole(frames, pml4):
+    tlb = RecordingTlb()
+    assert paging.map_range(pml4, 0x200000, 0x400000, LARGE_PAGE_SIZE,
+                            PAGE_ALLOW_LARGE, frames) == 0
+    assert paging.unmap(pml4, 0x201000, frames, tlb) == E_ALIGN
+    assert paging.protect(pml4, 0x201000, PAGE_WRITE, tlb) == E_ALIGN
+    assert paging.protect(pml4, 0x200000, PAGE_WRITE, tlb) == 0
+    assert paging.leaf_entry(pml4, 0x200000) & (PTE_HUGE | PTE_WRITABLE) == \
+        PTE_HUGE | PTE_WRITABLE
+    assert paging.translate(pml4, 0x3fffff) == 0x5fffff
+    assert paging.unmap(pml4, 0x200000, frames, tlb) == 0
+    assert tlb.calls == [0x200000, 0x200000]
+    assert frames.used == 1
+
+
+def test_a_1gib_page_built_by_hand_translates_and_unmaps(frames, pml4):
+    # 1 GiB pages are what a bootloader may leave; map_range never makes them.
+    assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0      # builds the PDPT
+    pdpt = walk_entries(pml4, 0x1000)[0] & PTE_ADDR_MASK
+    rawmem.store_u64(pdpt + HHDM + 1 * 8,
+                     0x80000000 | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE | PTE_NX)
+    virt = HUGE_PAGE_SIZE + 0x12345678
+    assert paging.translate(pml4, virt) == 0x80000000 + 0x12345678
+    assert paging.mapping_size(pml4, virt) == HUGE_PAGE_SIZE
+    assert paging.get_flags(pml4, virt) == PAGE_WRITE | PAGE_NO_EXECUTE
+    assert paging.map(pml4, HUGE_PAGE_SIZE + 0x5000, 0x9000, 0, frames) == E_ALREADY_MAPPED
+    assert paging.unmap(pml4, HUGE_PAGE_SIZE + PAGE_SIZE, frames) == E_ALIGN
+    assert paging.unmap(pml4, HUGE_PAGE_SIZE, frames) == 0
+    assert paging.translate(pml4, virt) == E_NOT_MAPPED
+
+
+def test_the_direct_map_of_ram_uses_2mib_pages_in_the_upper_half(frames, pml4):
+    ram = 64 << 20
+    flags = PAGE_WRITE | PAGE_NO_EXECUTE | PAGE_GLOBAL | PAGE_ALLOW_LARGE
+    assert paging.map_range(pml4, HHDM, 0, ram, flags, frames) == 0
+    assert frames.used == 1 + 2               # one PDPT, one PD of 32 large entries
+    assert paging.translate(pml4, HHDM + 0x3456789) == 0x3456789
+    assert paging.get_flags(pml4, HHDM) == PAGE_WRITE | PAGE_NO_EXECUTE | PAGE_GLOBAL
+
+
+# ------------------------------------------------------------ unmap_range
+
+def test_unmap_range_skips_holes_quickly_over_the_whole_lower_half(frames, pml4):
+    for virt in (0x1000, 0x40000000, 0x00007ffffffff000):
+        assert paging.map(pml4, virt, 0x9000, 0, frames) == 0
+    assert paging.map_range(pml4, 0x200000, 0x200000, LARGE_PAGE_SIZE,
+                            PAGE_ALLOW_LARGE, frames) == 0
+    assert paging.unmap_range(pml4, 0, paging.HALF_SIZE, frames) == 0
+    assert frames.used == 1
+    assert paging.unmap_range(pml4, 0, paging.HALF_SIZE + PAGE_SIZE, frames) == E_INVALID
+
+
+def test_unmap_range_refuses_to_split_a_large_page(frames, pml4):
+    assert paging.map(pml4, 0x1ff000, 0x9000, 0, frames) == 0
+    assert paging.map_range(pml4, 0x200000, 0x200000, LARGE_PAGE_SIZE,
+                            PAGE_ALLOW_LARGE, frames) == 0
+    assert paging.unmap_range(pml4, 0x1ff000, 2 * PAGE_SIZE, frames) == E_ALIGN
+    assert paging.unmap_range(pml4, 0x3ff000, PAGE_SIZE, frames) == E_ALIGN
+    assert paging.translate(pml4, 0x1ff000) == 0x9000          # nothing changed
+    assert paging.unmap_range(pml4, 0x1ff000, PAGE_SIZE + LARGE_PAGE_SIZE, frames) == 0
+    assert frames.used == 1
+
+
+def test_range_arguments_are_checked(frames, pml4):
+    assert paging.map_range(pml4, 0x1000, 0x9000, 0, 0, frames) == 0
+    assert paging.map_range(pml4, 0x1000, 0x9000, -PAGE_SIZE, 0, frames) == E_INVALID
+    assert paging.map_range(pml4, 0x1000, 0x9000, 100, 0, frames) == E_ALIGN
+    assert paging.map_range(pml4, 0x1000, 0x9001, PAGE_SIZE, 0, frames) == E_ALIGN
+    assert paging.map_range(pml4, 0x1000, (1 << 52) - PAGE_SIZE, 2 * PAGE_SIZE, 0,
+                            frames) == E_INVALID
+    assert paging.unmap_range(pml4, 0x1000, 0, frames) == 0
+    assert frames.used == 1
+
+
+# ------------------------------------------------------------ address spaces
+
+def test_destroy_frees_lower_tables_and_the_pml4_but_not_the_kernel_half(frames, pml4):
+    kernel = paging.create_address_space(frames)
+    assert paging.map(kernel, KERNEL, 0x9000, 0, frames) == 0
+    kernel_frames = frames.used
+    paging.copy_kernel_half(pml4, kernel)
+    assert paging.translate(pml4, KERNEL) == 0x9000
+    assert paging.map(pml4, 0x1000, 0x9000, PAGE_USER, frames) == 0
+    assert paging.map(pml4, 0x00007f0000000000, 0xa000, PAGE_USER, frames) == 0
+    assert paging.destroy_address_space(pml4, frames) == 0
+    assert frames.used == kernel_frames - 1   # minus the process PML4
+    assert paging.translate(kernel, KERNEL) == 0x9000
+
+
+def test_destroy_can_free_the_mapped_frames_too(frames, pml4):
+    for virt in (0x1000, 0x2000, 0x40000000):
+        assert paging.map(pml4, virt, frames.alloc_frame(), PAGE_USER, frames) == 0
+    assert paging.destroy_address_space(pml4, frames, free_frames=True) == 0
+    assert frames.used == 0
+
+
+def test_populate_kernel_half_lets_later_kernel_mappings_reach_every_copy():
+    frames = make_world(frames=300)
+    try:
+        kernel = paging.create_address_space(frames)
+        assert paging.populate_kernel_half(kernel, frames) == 0
+        assert frames.used == 1 + 256
+        process = paging.create_address_space(frames)
+        paging.copy_kernel_half(process, kernel)
+        assert paging.map(kernel, KERNEL, 0x9000, 0, frames) == 0   # after the copy
+        assert paging.translate(process, KERNEL) == 0x9000
+        assert all(entry_at(process, i) == 0 for i in range(256))
+    finally:
+        paging.set_hhdm_offset(0)
+
+
+def test_populate_kernel_half_reports_out_of_memory():
+    frames = make_world(frames=64)
+    try:
+        kernel = paging.create_address_space(frames)
+        assert paging.populate_kernel_half(kernel, frames) == E_NOMEM
+        assert frames.used == 1 + count_tables(kernel, 256, 511)
+    finally:
+        paging.set_hhdm_offset(0)
+
+
+# ------------------------------------------------------------ a model check
+
+ADDRESSES = [0x0, 0x1000, 0x1ff000, 0x200000, 0x40000000, 0x8000000000,
+             0x00007ffffffff000, UPPER, UPPER + 0x1000, KERNEL,
+             rawmem.to_word(0xfffffffffffff000)]
+LOWER_COUNT = 7
+OPERATIONS = st.lists(st.tuples(st.booleans(), st.integers(0, len(ADDRESSES) - 1),
+                                st.integers(0, 15)), max_size=40)
+
+
+@settings(max_examples=80, deadline=None)
+@given(OPERATIONS)
+def test_random_maps_and_unmaps_agree_with_a_dict(operations):
+    frames = make_world(frames=64)
+    try:
+        pml4 = paging.create_address_space(frames)
+        model = {}
+        for is_map, i, frame in operations:
+            virt = ADDRESSES[i]
+            if is_map:
+                phys = (frame + 1) * PAGE_SIZE * 7
+                expected = E_ALREADY_MAPPED if virt in model else 0
+                assert paging.map(pml4, virt, phys, PAGE_WRITE, frames) == expected
+                model.setdefault(virt, phys)
+            else:
+                expected = 0 if virt in model else E_NOT_MAPPED
+                assert paging.unmap(pml4, virt, frames) == expected
+                model.pop(virt, None)
+            for v in ADDRESSES:
+                assert paging.translate(pml4, v + 0x10) == \
+                    (model[v] + 0x10 if v in model else E_NOT_MAPPED)
+            assert frames.used == 1 + count_tables(pml4)
+        for virt in list(model):
+            assert paging.unmap(pml4, virt, frames) == 0
+        assert count_tables(pml4, 0, 255) == 0
+        assert frames.used == 1 + count_tables(pml4, 256, 511)
+        if not any(i >= LOWER_COUNT for _, i, _ in operations):
+            assert frames.used == 1
+    finally:
+        paging.set_hhdm_offset(0)
+
+
+# ------------------------------------------------------------ valid RPython
+
+class _StackFrames(paging.FrameAllocator):
+    def __init__(self):
+        self.stack = [0] * 32
+        self.count = 0
+
+    def alloc_frame(self):
+        if self.count == 0:
+            return E_NOMEM
+        self.count -= 1
+        return self.stack[self.count]
+
+    def free_frame(self, phys):
+        self.stack[self.count] = phys
+        self.count += 1
+        return 0
+
+
+class _CountingTlb(paging.TlbInvalidator):
+    def __init__(self):
+        self.count = 0
+
+    def invalidate(self, virt):
+        self.count += 1
+
+
+_frames = _StackFrames()
+_tlb = _CountingTlb()
+
+
+def rpy_create():
+    return paging.create_address_space(_frames)
+
+
+def rpy_destroy(pml4):
+    return paging.destroy_address_space(pml4, _frames, True)
+
+
+def rpy_kernel_half(kernel, process):
+    if paging.populate_kernel_half(kernel, _frames) < 0:
+        return -1
+    paging.copy_kernel_half(process, kernel)
+    return 0
+
+
+def rpy_map(pml4, virt, phys, flags):
+    return paging.map(pml4, virt, phys, flags, _frames)
+
+
+def rpy_map_range(pml4, virt, phys, size, flags):
+    return paging.map_range(pml4, virt, phys, size, flags, _frames)
+
+
+def rpy_unmap(pml4, virt):
+    return paging.unmap(pml4, virt, _frames, _tlb)
+
+
+def rpy_unmap_no_tlb(pml4, virt):
+    return paging.unmap(pml4, virt, _frames)
+
+
+def rpy_unmap_range(pml4, virt, size):
+    return paging.unmap_range(pml4, virt, size, _frames, _tlb)
+
+
+def rpy_protect(pml4, virt, flags):
+    return paging.protect(pml4, virt, flags, _tlb)
+
+
+def rpy_query(pml4, virt):
+    paging.set_hhdm_offset(HHDM)
+    return (paging.translate(pml4, virt) + paging.mapping_size(pml4, virt) +
+            paging.get_flags(pml4, virt) + paging.leaf_entry(pml4, virt))
+
+
+RPY_ENTRY_POINTS = [
+    (rpy_create, []), (rpy_destroy, [int]), (rpy_kernel_half, [int, int]),
+    (rpy_map, [int] * 4), (rpy_map_range, [int] * 5), (rpy_unmap, [int] * 2),
+    (rpy_unmap_no_tlb, [int] * 2), (rpy_unmap_range, [int] * 3),
+    (rpy_protect, [int] * 3), (rpy_query, [int] * 2),
+]
+
+
+def _graphs_called_from(translator, roots):
+    """Returns every graph reachable from roots through direct calls."""
+    seen = set()
+    todo = list(roots)
+    while todo:
+        graph = todo.pop()
+        if graph in seen:
+            continue
+        seen.add(graph)
+        for block in graph.iterblocks():
+            for op in block.operations:
+                if op.opname != 'direct_call':
+                    continue
+                callee = getattr(getattr(op.args[0], 'value', None), '_obj', None)
+                callee_graph = getattr(callee, 'graph', None)
+                if callee_graph is not None:
+                    todo.append(callee_graph)
+    return seen
+
+
+def test_paging_is_valid_freestanding_rpython_and_allocates_no_gc_memory():
+    t = rtype(RPY_ENTRY_POINTS)
+    paging_graphs = [g for g in t.graphs
+                     if getattr(getattr(g, 'func', None), '__module__', None) == paging.__name__]
+    assert len(paging_graphs) > 20
+    for graph in _graphs_called_from(t, paging_graphs):
+        for block in graph.iterblocks():
+            for op in block.operations:
+                assert not op.opname.startswith('malloc'), (graph.name, op)
