@@ -1,38 +1,116 @@
 """From a boot protocol's information to the BootInfo structure.
 
     read_boot_info(protocol, info, hhdm_offset, boot_info) -> 0 or an error code
-    log_summary(boot_info)   memory map summary and framebuffer mode
+        dispatches to elyz/boot/{limine,multiboot2,pvh}.py, then reserves the
+        kernel image in the memory map (GRUB and QEMU report it as free RAM).
+    log_summary(boot_info)
+        bootloader, command line, memory map summary, framebuffer mode.
 """
 
-from elyz.boot import bootinfo
+from elyz.boot import bootinfo, layout, limine, memmap, multiboot2, pvh
+from elyz.boot import errors as boot_errors
 from elyz.kernel import log
-from elyz.rlib_kernel import rawmem
+from elyz.rlib_kernel import image
 
 E_UNKNOWN_PROTOCOL = -100
-PVH_MAGIC = 0x336EC578
+MIB = 1024 * 1024
 
 
 def read_boot_info(protocol, info, hhdm_offset, boot_info):
-    boot_info.reset()
-    boot_info.hhdm_offset = hhdm_offset
-    if protocol == bootinfo.PROTOCOL_PVH:
-        boot_info.protocol = protocol
-        start = info + hhdm_offset
-        if rawmem.load_u32(start) != PVH_MAGIC:
-            return -1
-        cmdline = rawmem.load_u64(start + 24)
-        if cmdline != 0:
-            boot_info.set_cmdline_from(cmdline + hhdm_offset, bootinfo.MAX_CMDLINE)
-        return 0
-    if protocol == bootinfo.PROTOCOL_MULTIBOOT2 or protocol == bootinfo.PROTOCOL_LIMINE:
-        boot_info.protocol = protocol
-        return 0
-    return E_UNKNOWN_PROTOCOL
+    """Fills boot_info from the protocol's data; returns 0, or a negative
+    error code when the protocol is unknown or its data is unusable."""
+    if protocol == bootinfo.PROTOCOL_LIMINE:
+        status = limine.parse_limine_table(info, boot_info)
+    elif protocol == bootinfo.PROTOCOL_MULTIBOOT2:
+        status = multiboot2.parse_multiboot2(info, hhdm_offset, boot_info)
+    elif protocol == bootinfo.PROTOCOL_PVH:
+        status = pvh.parse_pvh(info, hhdm_offset, boot_info)
+    else:
+        boot_info.reset()
+        return E_UNKNOWN_PROTOCOL
+    if status != 0:
+        return status
+    if protocol != bootinfo.PROTOCOL_LIMINE:
+        boot_info.kernel_phys_base = layout.KERNEL_PHYS_BASE
+        boot_info.kernel_virt_base = layout.KERNEL_VIRT_BASE
+    image_size = image.kernel_end() - image.kernel_start()
+    memmap.reserve_range(boot_info, boot_info.kernel_phys_base, image_size,
+                         bootinfo.MEM_KERNEL_AND_MODULES)
+    return 0
+
+
+def error_name(code):
+    """Returns a constant string naming a read_boot_info error code."""
+    if code == E_UNKNOWN_PROTOCOL:
+        return 'unknown boot protocol'
+    return boot_errors.error_name(code)
 
 
 def log_summary(boot_info):
+    """Logs what the kernel was given; returns nothing."""
+    if boot_info.bootloader_len > 0:
+        log.begin(log.INFO)
+        log.put('bootloader: ')
+        for i in range(boot_info.bootloader_len):
+            log.put_char(boot_info.bootloader[i])
+        log.end()
     log.begin(log.INFO)
     log.put('command line: ')
     for i in range(boot_info.cmdline_len):
         log.put_char(boot_info.cmdline[i])
+    log.end()
+    log_memory_map(boot_info)
+    log_framebuffer(boot_info)
+
+
+def log_memory_map(boot_info):
+    """Logs one line per memory map entry (debug level) and a summary."""
+    counts = 0
+    for i in range(boot_info.memmap_count):
+        base = boot_info.memmap_base[i]
+        length = boot_info.memmap_length[i]
+        mem_type = boot_info.memmap_type[i]
+        log.begin(log.DEBUG)
+        log.put('  ')
+        log.put_hex(base, 9)
+        log.put('-')
+        log.put_hex(base + length - 1, 9)
+        log.put(' ')
+        if 0 <= mem_type < len(bootinfo.MEM_TYPE_NAMES):
+            log.put(bootinfo.MEM_TYPE_NAMES[mem_type])
+        else:
+            log.put('type ')
+            log.put_int(mem_type)
+        log.end()
+        counts += 1
+    log.begin(log.INFO)
+    log.put('memory: ')
+    log.put_int(memmap.total_usable_bytes(boot_info) // MIB)
+    log.put(' MiB usable in ')
+    log.put_int(counts)
+    log.put(' map entries, top of RAM ')
+    log.put_hex(memmap.usable_top(boot_info))
+    if boot_info.memmap_dropped > 0:
+        log.put(', ')
+        log.put_int(boot_info.memmap_dropped)
+        log.put(' entries dropped (table full)')
+    log.end()
+
+
+def log_framebuffer(boot_info):
+    """Logs the framebuffer mode, or that there is none."""
+    log.begin(log.INFO)
+    if boot_info.fb_present:
+        log.put('framebuffer: ')
+        log.put_int(boot_info.fb_width)
+        log.put('x')
+        log.put_int(boot_info.fb_height)
+        log.put(', ')
+        log.put_int(boot_info.fb_bpp)
+        log.put(' bpp, pitch ')
+        log.put_int(boot_info.fb_pitch)
+        log.put(' at ')
+        log.put_hex(boot_info.fb_address)
+    else:
+        log.put('no framebuffer')
     log.end()

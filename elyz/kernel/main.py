@@ -12,6 +12,7 @@ from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
 from elyz.kernel import boot, log, panic, qemu, selftest
+from elyz.kernel import traps, trap_selftests   # trap_selftests: registers interrupts.*
 from elyz.rlib_kernel import cpu
 
 ARCH_NAME = 'x86_64'
@@ -38,11 +39,12 @@ def kmain(protocol, info_address, hhdm_offset):
     print_banner(boot_info)
     if status != 0:
         log.begin(log.ERROR)
-        log.put('boot information unreadable, code ')
-        log.put_int(status)
+        log.put('boot information unreadable: ')
+        log.put(boot.error_name(status))
         log.end()
         panic.panic('no usable boot information')
     boot.log_summary(boot_info)
+    traps.init_interrupts()
     failed = 0
     if boot_info.cmdline_has('elyz.selftest'):
         failed = selftest.run_all()
@@ -55,6 +57,9 @@ def kmain(protocol, info_address, hhdm_offset):
 
 
 def idle():
-    """The idle loop.  Until the interrupt tables exist, a halted CPU with
-    interrupts off is the only safe idle state."""
+    """The idle loop: sti;hlt once traps.interrupts_ready() says interrupts
+    are set up; before that, a halted CPU with interrupts off is the only
+    safe idle state.  Never returns."""
+    while traps.interrupts_ready():
+        cpu.wait_for_interrupt()
     cpu.halt_forever()
