@@ -31,6 +31,13 @@ root=$work/root
 mkdir -p "$root/boot"
 cp "$kernel" "$root/boot/elyz.elf"
 
+# Limine's BIOS boot sectors into an image (quiet unless it fails).
+bios_install() {
+    "$limine_tool" bios-install "$1" >"$work/bios-install.log" 2>&1 || {
+        cat "$work/bios-install.log" >&2
+        echo "error: $limine_tool bios-install $1 failed" >&2; exit 1; }
+}
+
 esc_cmdline=$(printf '%s' "$cmdline" | sed 's/[&|\\]/\\&/g')
 
 if [ -n "$limine_data" ]; then
@@ -50,7 +57,7 @@ if [ -n "$limine_data" ]; then
             "$root" -o "$out" >"$work/xorriso.log" 2>&1 || {
                 cat "$work/xorriso.log" >&2; echo "error: xorriso failed" >&2; exit 1; }
         if [ -n "$limine_tool" ]; then
-            "$limine_tool" bios-install "$out" >/dev/null 2>&1
+            bios_install "$out"
         else
             echo "image: no limine tool (make -C $LIMINE_DIR): the ISO boots from CD, not as a BIOS disk"
         fi
@@ -64,7 +71,7 @@ if [ -n "$limine_data" ]; then
         # GPT with one EFI system partition from 1 MiB to the end.
         printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ELYZ-ESP"\n' \
             | sfdisk --no-reread --no-tell-kernel -q "$out" >/dev/null
-        "$limine_tool" bios-install "$out" >/dev/null 2>&1
+        bios_install "$out"
         offset=$((2048 * 512))
         mformat -i "$out@@$offset" -F -v ELYZ ::
         mmd -i "$out@@$offset" ::/boot ::/boot/limine ::/EFI ::/EFI/BOOT

@@ -224,8 +224,9 @@ def render_module(font, glyph_bytes, header_lines):
     """Returns the text (ASCII, a native str) of the font module."""
     glyph_bytes = bytearray(glyph_bytes)
     lines = ['# ' + line if line else '#' for line in header_lines]
-    lines.append('"""The console font: %d glyphs of %dx%d pixels, indexed by Latin-1 code.'
+    lines.append('"""The console font: %d glyphs of %dx%d pixels, one per character code'
                  % (OUTPUT_GLYPHS, font.width, font.height))
+    lines.append("(Latin-1, unless 'Glyph order' above says otherwise).")
     lines.append('')
     lines.append('    GLYPHS[(c * GLYPH_BYTES) + row * BYTES_PER_ROW + k]: byte k of pixel')
     lines.append('    row `row` of character code c; the top bit is the leftmost pixel.')

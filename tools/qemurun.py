@@ -7,11 +7,18 @@
 Stops when `until` (a string) appears in the log (QEMU is then killed),
 when QEMU exits, or after `timeout` seconds.  QEMU's exit status with
 isa-debug-exit is (code << 1) | 1.
+
+The log has carriage returns and terminal control sequences taken out:
+under UEFI, OVMF mirrors the console onto the serial port as a VT100
+terminal, so a bootloader's screen clears and cursor moves (e.g. Limine's
+"\x1b[2J\x1b[01;01H") would otherwise sit at the start of the kernel's
+first line.
 """
 
 from __future__ import print_function
 
 import os
+import re
 import subprocess
 import time
 import select
@@ -23,6 +30,35 @@ DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
 STATUS_SUCCESS = 1          # (EXIT_SUCCESS 0 << 1) | 1
 STATUS_FAILURE = 3
 STATUS_PANIC = 5
+
+# ESC [ params intermediates final (CSI); ESC ] ... BEL or ESC \\ (OSC);
+# any other ESC and one character.
+TERMINAL_CONTROL = re.compile(
+    u'\x1b(?:\\[([0-?]*)[ -/]*([@-~])|\\][^\x07\x1b]*(?:\x07|\x1b\\\\)?|[@-~])')
+
+
+def strip_terminal_control(text):
+    """Returns text without carriage returns and terminal control sequences;
+    a cursor move to column 1 (CSI row;1H, as OVMF sends between lines)
+    becomes a line break unless the text already stands at a line start."""
+    text = text.replace(u'\r', u'')
+    out = []
+    at_line_start = True
+    last = 0
+    for match in TERMINAL_CONTROL.finditer(text):
+        piece = text[last:match.start()]
+        last = match.end()
+        if piece:
+            out.append(piece)
+            at_line_start = piece.endswith(u'\n')
+        if match.group(2) in (u'H', u'f') and not at_line_start:
+            params = match.group(1).split(u';')
+            column = params[1] if len(params) > 1 else u''
+            if column.lstrip(u'0') in (u'', u'1'):
+                out.append(u'\n')
+                at_line_start = True
+    out.append(text[last:])
+    return u''.join(out)
 
 
 class BootResult(object):
@@ -105,5 +141,5 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
             chunks.append(rest)
         if vars_copy:
             os.remove(vars_copy)
-    log = b''.join(chunks).decode('latin-1').replace('\r', '')
+    log = strip_terminal_control(b''.join(chunks).decode('latin-1'))
     return BootResult(log, proc.returncode, time.time() - start, timed_out, marker_seconds)

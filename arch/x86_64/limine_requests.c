@@ -16,8 +16,13 @@
 struct request { uint64_t id[4]; uint64_t revision; void *response; };
 struct request_with_arg { uint64_t id[4]; uint64_t revision; void *response; uint64_t arg; };
 
-/* The base revision this kernel is written against (Limine 8.x and newer). */
-#define WANTED_BASE_REVISION 3
+/* The base revision this kernel is written against: 2, the highest that
+ * every Limine from 8.0 on honours (Limine 8.0-8.2 stop at 2: asked for 3,
+ * they load with 2 and leave the tag's third word at 3, which the parser
+ * would refuse).  Newer Limine still honours 2 on x86-64.  Under 2 the HHDM
+ * also covers the first 4 GiB (LAPIC/IOAPIC MMIO included) and the RSDP
+ * address is an HHDM one; elyz/boot/limine.py takes either form. */
+#define WANTED_BASE_REVISION 2
 
 USED __attribute__((section(".limine_requests_start"), aligned(8)))
 static volatile uint64_t requests_start_marker[4] = {

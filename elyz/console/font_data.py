@@ -35,7 +35,8 @@
 #     or other dealings in this Software without prior written authorization
 #     from the Dmitry Bolkhovityanov.
 #
-"""The console font: 256 glyphs of 8x16 pixels, indexed by Latin-1 code.
+"""The console font: 256 glyphs of 8x16 pixels, one per character code
+(Latin-1, unless 'Glyph order' above says otherwise).
 
     GLYPHS[(c * GLYPH_BYTES) + row * BYTES_PER_ROW + k]: byte k of pixel
     row `row` of character code c; the top bit is the leftmost pixel.

@@ -1,8 +1,9 @@
 """kmain: from boot information to a running kernel.
 
-Order: serial log -> boot info (any protocol) -> banner -> memory summary
--> framebuffer -> self-tests (when the command line says elyz.selftest)
--> idle.  Kernel command line words:
+Order: serial log -> boot info (any protocol) -> banner -> memory and
+framebuffer summary -> PMM, kernel page tables, heap (memory.py) ->
+framebuffer console (display.py) ->
+interrupts -> self-tests (when the command line says elyz.selftest) -> idle.  Kernel command line words:
     elyz.selftest    run the built-in self-tests, print the summary
     elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
 """
@@ -11,7 +12,7 @@ from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
-from elyz.kernel import boot, log, panic, qemu, selftest
+from elyz.kernel import boot, display, log, memory, panic, qemu, selftest
 from elyz.kernel import traps, trap_selftests   # trap_selftests: registers interrupts.*
 from elyz.rlib_kernel import cpu
 
@@ -44,6 +45,9 @@ def kmain(protocol, info_address, hhdm_offset):
         log.end()
         panic.panic('no usable boot information')
     boot.log_summary(boot_info)
+    if memory.init_memory(boot_info) < 0:
+        panic.panic('memory bring-up failed')
+    display.init_display(boot_info)
     traps.init_interrupts()
     failed = 0
     if boot_info.cmdline_has('elyz.selftest'):

@@ -40,3 +40,13 @@ def error_name(code):
     if code > 0 or code < -(len(_NAMES) - 1):
         return 'E_UNKNOWN'
     return _NAMES[-code]
+
+
+MAX_ERROR = 4096
+
+
+def is_error(value):
+    """Returns True when value, a result that is either an address or an
+    error code, is an error code.  Higher-half addresses are negative words
+    too, but never within MAX_ERROR of zero."""
+    return -MAX_ERROR < value < 0

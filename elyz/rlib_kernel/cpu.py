@@ -3,6 +3,8 @@
     halt_forever()           cli; hlt, never returns (untranslated: raises Halted)
     wait_for_interrupt()     sti; hlt (untranslated: no-op)
     disable_interrupts() / enable_interrupts()
+    compiler_barrier()       the C compiler must reload memory after it (e.g. a
+                             word an interrupt handler changes); no CPU fence
     read_tsc() -> cycles     (untranslated: a counter that advances by 1000 per call)
     read_cr2() read_cr3()    write_cr3(phys)   invlpg(virt)
     read_msr(msr) -> value   write_msr(msr, value)
@@ -21,6 +23,7 @@ static inline void elyz_halt_loop(void) { for (;;) __asm__ volatile("cli; hlt");
 static inline void elyz_wait_for_interrupt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void elyz_cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void elyz_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void elyz_compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline long elyz_rdtsc(void)
 { unsigned int lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (long)(((unsigned long)hi << 32) | lo); }
 static inline long elyz_read_cr2(void) { long v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
@@ -94,6 +97,7 @@ _halt_loop = _ext('elyz_halt_loop', [], V, _halt)
 _wfi = _ext('elyz_wait_for_interrupt', [], V, lambda: _set('interrupts_enabled', True))
 _cli = _ext('elyz_cli', [], V, lambda: _set('interrupts_enabled', False))
 _sti = _ext('elyz_sti', [], V, lambda: _set('interrupts_enabled', True))
+_barrier = _ext('elyz_compiler_barrier', [], V, lambda: None)
 _rdtsc = _ext('elyz_rdtsc', [], S, _tick)
 _read_cr2 = _ext('elyz_read_cr2', [], S, lambda: _emulated[0].cr2)
 _read_cr3 = _ext('elyz_read_cr3', [], S, lambda: _emulated[0].cr3)
@@ -120,6 +124,10 @@ def disable_interrupts():
 
 def enable_interrupts():
     _sti()
+
+
+def compiler_barrier():
+    _barrier()
 
 
 def read_tsc():

@@ -50,6 +50,9 @@ def kernel_program(karch, build_dir, entry_points):
     toolchain = Toolchain(cc=os.environ.get('ELYZ_CC', 'gcc'), ld=os.environ.get('ELYZ_LD', 'ld'),
                           cflags=X86_64_CFLAGS, ldflags=X86_64_LDFLAGS)
     runtime = [os.path.join(COMMON_RUNTIME_DIR, 'runtime.c')]
+    common_kernel = os.path.join(REPO_DIR, 'arch', 'common', 'kernel')
+    runtime += sorted(os.path.join(common_kernel, f) for f in os.listdir(common_kernel)
+                      if f.endswith('.c'))
     arch_c = sorted(os.path.join(adir, f) for f in os.listdir(adir) if f.endswith('.c'))
     arch_asm = sorted(os.path.join(adir, f) for f in os.listdir(adir) if f.endswith('.S'))
     return FreestandingProgram(

@@ -192,7 +192,7 @@ def _emulated_memset(dst, byte, n):
     return dst
 
 
-_BULK_ECI = ExternalCompilationInfo(post_include_bits=["""
+_BULK_ECI = ExternalCompilationInfo(includes=["string.h"], post_include_bits=["""
 static inline long elyz_memmove(long dst, long src, long n)
 { memmove((void *)dst, (const void *)src, (unsigned long)n); return dst; }
 static inline long elyz_memset(long dst, long byte, long n)

@@ -74,6 +74,14 @@ def test_limine_iso_boots_under_bios(kernel_elf, tmpdir):
 
 
 @needs_limine
+def test_limine_iso_boots_under_uefi(kernel_elf, tmpdir):
+    iso = tmpdir.join('limine-uefi.iso')
+    make_image('iso', kernel_elf, iso, 'elyz.exit', limine=True)
+    result = qemurun.boot(image=str(iso), uefi=True, timeout=120)
+    assert_booted(result, 'limine')
+
+
+@needs_limine
 def test_limine_hdd_boots_under_uefi(kernel_elf, tmpdir):
     hdd = tmpdir.join('limine.hdd')
     make_image('hdd', kernel_elf, hdd, 'elyz.exit', limine=True)

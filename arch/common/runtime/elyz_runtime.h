@@ -5,6 +5,7 @@
 
 typedef void *(*elyz_malloc_fn)(size_t);
 typedef void (*elyz_free_fn)(void *);
+typedef void *(*elyz_realloc_fn)(void *, size_t);
 
 /* Provided by the program: write one character of debug output. */
 void elyz_debug_putc(char c);
@@ -14,7 +15,7 @@ void elyz_fatal(const char *msg) __attribute__((noreturn));
 
 void elyz_bump_init(void *start, size_t size);
 size_t elyz_bump_used(void);
-void elyz_set_allocator(elyz_malloc_fn m, elyz_free_fn f);
+void elyz_set_allocator(elyz_malloc_fn m, elyz_free_fn f, elyz_realloc_fn r);
 void elyz_stack_bounds(void *top, long usable_length);
 
 typedef struct {

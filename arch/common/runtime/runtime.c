@@ -84,6 +84,7 @@ static char *bump_next, *bump_end, *bump_start;
 static size_t bump_allocations;
 static elyz_malloc_fn installed_malloc;
 static elyz_free_fn installed_free;
+static elyz_realloc_fn installed_realloc;
 
 void elyz_bump_init(void *start, size_t size)
 {
@@ -96,10 +97,11 @@ size_t elyz_bump_used(void)
     return (size_t)(bump_next - bump_start);
 }
 
-void elyz_set_allocator(elyz_malloc_fn m, elyz_free_fn f)
+void elyz_set_allocator(elyz_malloc_fn m, elyz_free_fn f, elyz_realloc_fn r)
 {
     installed_malloc = m;
     installed_free = f;
+    installed_realloc = r;
 }
 
 static void *bump_alloc(size_t size)
@@ -140,8 +142,15 @@ void free(void *p)
 
 void *realloc(void *p, size_t size)
 {
-    (void)p; (void)size;
-    elyz_fatal("realloc() is not supported freestanding");
+    if (p == NULL) return malloc(size);
+    if (in_bump_arena(p) || installed_realloc == NULL) {
+        /* Bump blocks do not record their size: copy what can be known. */
+        if (!in_bump_arena(p)) elyz_fatal("realloc() without an allocator");
+        void *q = malloc(size);
+        if (q) memcpy(q, p, size < (size_t)(bump_next - (char *)p) ? size : (size_t)(bump_next - (char *)p));
+        return q;
+    }
+    return installed_realloc(p, size);
 }
 
 /* ---- RPython stack checks ------------------------------------------- */

@@ -1,0 +1,212 @@
+/* Elyz x86_64 descriptor tables: GDT, TSS and IDT, and the C side of a trap.
+ *
+ * void elyz_x86_64_init_traps(void)
+ *     Builds and loads the kernel's GDT (replacing boot.S's early one),
+ *     reloads every segment register (CS through a far return), loads the
+ *     TSS with ltr, then fills and loads the 256-gate IDT.  Interrupts stay
+ *     as they were (off at boot).  Safe to call again: the TSS descriptor is
+ *     rewritten as available before ltr.  Cannot fail.
+ *
+ * void elyz_trap_dispatch(long frame)
+ *     Called by trap.S for every trap with the address of the trap frame;
+ *     calls the RPython handler rpy_trap(frame) (elyz/kernel/entry.py).
+ *
+ * GDT layout, chosen for SYSCALL/SYSRET (Intel SDM vol. 2, SYSRET):
+ *
+ *     0x00  null
+ *     0x08  kernel code, 64-bit    IA32_STAR[47:32] = 0x08: SYSCALL loads
+ *     0x10  kernel data                CS = 0x08 and SS = 0x08 + 8
+ *     0x18  user data (DPL 3)      IA32_STAR[63:48] = 0x10: SYSRET (64-bit)
+ *     0x20  user code, 64-bit         loads SS = 0x10 + 8 | 3 = 0x1b and
+ *                                      CS = 0x10 + 16 | 3 = 0x23
+ *     0x28  TSS (a 16-byte system descriptor: two slots)
+ *
+ * The TSS gives separate Interrupt Stack Table stacks to the traps that can
+ * strike with a broken kernel stack: #DF uses IST1, NMI IST2, #MC IST3.
+ * RSP0 (the stack for traps from user mode) stays 0 until user mode exists.
+ * Every gate is a DPL 0 interrupt gate (IF cleared on entry).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "elyz_runtime.h"
+
+#define KERNEL_CS               0x08
+#define KERNEL_DS               0x10
+#define USER_DS                 0x18
+#define USER_CS                 0x20
+#define TSS_SELECTOR            0x28
+#define GDT_ENTRIES             7       /* 5 segments + the 2-slot TSS */
+
+/* Segment descriptors (Intel SDM vol. 3, 3.4.5): limit 0xfffff, base 0,
+ * G=1; code: L=1 (64-bit), type execute/read; data: type read/write. */
+#define DESC_KERNEL_CODE64      0x00af9a000000ffffULL
+#define DESC_KERNEL_DATA        0x00cf92000000ffffULL
+#define DESC_USER_DATA          0x00cff2000000ffffULL
+#define DESC_USER_CODE64        0x00affa000000ffffULL
+#define DESC_PRESENT            (1ULL << 47)
+#define DESC_TYPE_TSS_AVAILABLE (0x9ULL << 40)
+
+#define IDT_VECTORS             256
+#define GATE_INTERRUPT_DPL0     0x8e    /* P=1, DPL=0, type 0xE (64-bit interrupt gate) */
+
+#define VECTOR_NMI              2
+#define VECTOR_DOUBLE_FAULT     8
+#define VECTOR_MACHINE_CHECK    18
+#define IST_DOUBLE_FAULT        1
+#define IST_NMI                 2
+#define IST_MACHINE_CHECK       3
+#define IST_STACKS              3
+#define IST_STACK_SIZE          (16 * 1024)
+/* The RPython stack check needs some room below its usable length. */
+#define IST_STACK_RESERVE       1024
+
+#define MAX_TRAP_NESTING        4       /* a trap inside a trap inside a ... */
+
+struct tss64 {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];                    /* ist[0] is IST1 */
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+
+struct idt_gate {
+    uint16_t offset_low;
+    uint16_t selector;
+    uint8_t ist;
+    uint8_t type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high;
+    uint32_t reserved;
+} __attribute__((packed));
+
+struct table_pointer {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+
+/* The RPython exception state (generated code: pypy_g_ExcData).  A trap
+ * can strike between an RPython raise and its catch; the handler must
+ * neither see nor clobber that pending exception. */
+struct pypy_ExcData0 {
+    void *ed_exc_type;
+    void *ed_exc_value;
+};
+extern struct pypy_ExcData0 pypy_g_ExcData;
+extern rpy_stacktoobig_t rpy_stacktoobig;
+
+extern const uint64_t elyz_trap_stub_table[IDT_VECTORS];
+extern long rpy_trap(long frame);
+
+static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+static struct tss64 tss __attribute__((aligned(16)));
+static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+static char ist_stacks[IST_STACKS][IST_STACK_SIZE] __attribute__((aligned(16)));
+static int trap_depth;
+
+static void set_tss_descriptor(void)
+{
+    uint64_t base = (uint64_t)&tss;
+    uint64_t limit = sizeof tss - 1;
+    gdt[TSS_SELECTOR / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16)
+        | DESC_TYPE_TSS_AVAILABLE | DESC_PRESENT
+        | (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    gdt[TSS_SELECTOR / 8 + 1] = base >> 32;
+}
+
+static void load_gdt(void)
+{
+    struct table_pointer pointer = { sizeof gdt - 1, (uint64_t)gdt };
+    __asm__ volatile("lgdt %0" : : "m"(pointer) : "memory");
+    /* CS can only change through a far transfer: push cs:rip, lretq. */
+    __asm__ volatile(
+        "pushq %[cs]\n\t"
+        "leaq 1f(%%rip), %%rax\n\t"
+        "pushq %%rax\n\t"
+        "lretq\n"
+        "1:\n\t"
+        "movw %w[ds], %%ax\n\t"
+        "movw %%ax, %%ds\n\t"
+        "movw %%ax, %%es\n\t"
+        "movw %%ax, %%ss\n\t"
+        "xorl %%eax, %%eax\n\t"
+        "movw %%ax, %%fs\n\t"
+        "movw %%ax, %%gs\n\t"
+        : : [cs] "i"(KERNEL_CS), [ds] "i"(KERNEL_DS) : "rax", "memory");
+}
+
+static void set_gate(int vector, int ist)
+{
+    uint64_t handler = elyz_trap_stub_table[vector];
+    struct idt_gate *gate = &idt[vector];
+    gate->offset_low = handler & 0xffff;
+    gate->selector = KERNEL_CS;
+    gate->ist = ist;
+    gate->type_attr = GATE_INTERRUPT_DPL0;
+    gate->offset_mid = (handler >> 16) & 0xffff;
+    gate->offset_high = handler >> 32;
+    gate->reserved = 0;
+}
+
+static uint64_t ist_top(int ist)
+{
+    return (uint64_t)&ist_stacks[ist - 1][IST_STACK_SIZE];
+}
+
+void elyz_x86_64_init_traps(void)
+{
+    gdt[0] = 0;
+    gdt[KERNEL_CS / 8] = DESC_KERNEL_CODE64;
+    gdt[KERNEL_DS / 8] = DESC_KERNEL_DATA;
+    gdt[USER_DS / 8] = DESC_USER_DATA;
+    gdt[USER_CS / 8] = DESC_USER_CODE64;
+    tss.ist[IST_DOUBLE_FAULT - 1] = ist_top(IST_DOUBLE_FAULT);
+    tss.ist[IST_NMI - 1] = ist_top(IST_NMI);
+    tss.ist[IST_MACHINE_CHECK - 1] = ist_top(IST_MACHINE_CHECK);
+    tss.iomap_base = sizeof tss;        /* no I/O permission bitmap */
+    set_tss_descriptor();
+    load_gdt();
+    __asm__ volatile("ltr %w0" : : "r"((uint16_t)TSS_SELECTOR) : "memory");
+
+    for (int v = 0; v < IDT_VECTORS; v++)
+        set_gate(v, 0);
+    set_gate(VECTOR_DOUBLE_FAULT, IST_DOUBLE_FAULT);
+    set_gate(VECTOR_NMI, IST_NMI);
+    set_gate(VECTOR_MACHINE_CHECK, IST_MACHINE_CHECK);
+    struct table_pointer pointer = { sizeof idt - 1, (uint64_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(pointer) : "memory");
+}
+
+/* Returns the IST index the gate of vector uses, 0 for none. */
+static int ist_of(long vector)
+{
+    if (vector == VECTOR_DOUBLE_FAULT) return IST_DOUBLE_FAULT;
+    if (vector == VECTOR_NMI) return IST_NMI;
+    if (vector == VECTOR_MACHINE_CHECK) return IST_MACHINE_CHECK;
+    return 0;
+}
+
+/* Runs rpy_trap(frame) with a clean RPython exception state, and with the
+ * RPython stack bounds of the IST stack when the trap switched to one;
+ * restores both afterwards.  Stops the machine on runaway nesting (a fault
+ * in the fault handler, again and again). */
+void elyz_trap_dispatch(long frame)
+{
+    long vector = ((long *)frame)[15];  /* trapframe.py VECTOR = 120 */
+    struct pypy_ExcData0 saved_exception = pypy_g_ExcData;
+    rpy_stacktoobig_t saved_bounds = rpy_stacktoobig;
+    int ist = ist_of(vector);
+
+    if (++trap_depth > MAX_TRAP_NESTING)
+        elyz_fatal("traps nested too deeply (a fault in the trap handler?)");
+    if (ist)
+        elyz_stack_bounds((void *)ist_top(ist), IST_STACK_SIZE - IST_STACK_RESERVE);
+    pypy_g_ExcData.ed_exc_type = NULL;
+    pypy_g_ExcData.ed_exc_value = NULL;
+    rpy_trap(frame);
+    pypy_g_ExcData = saved_exception;
+    rpy_stacktoobig = saved_bounds;
+    trap_depth--;
+}

@@ -1,0 +1,111 @@
+/* Elyz x86_64 trap entry: 256 interrupt stubs and the common path.
+ *
+ * Every IDT gate (cpu_tables.c) points at one stub of elyz_trap_stub_table.
+ * A stub pushes a zero error code when the CPU pushes none for its vector,
+ * then the vector number, and jumps to trap_common, which saves the general
+ * registers, calls elyz_trap_dispatch(frame) (cpu_tables.c, which calls the
+ * RPython handler rpy_trap), restores the registers from the frame, and
+ * returns with iretq.  The handler may change the frame (rip, registers):
+ * what is in the frame when it returns is what the trapped code resumes with.
+ *
+ * The trap frame (offsets from the frame address; mirrored by
+ * elyz/rlib_kernel/trapframe.py, which must change with this file):
+ *
+ *      0 r15     32 r11     64 rbp    96 rcx    128 error code  160 rsp
+ *      8 r14     40 r10     72 rdi   104 rbx    136 rip         168 ss
+ *     16 r13     48 r9      80 rsi   112 rax    144 cs
+ *     24 r12     56 r8      88 rdx   120 vector 152 rflags
+ *
+ * 0..119 are pushed by trap_common, 120 and 128 by the stub, 136..175 by
+ * the CPU.  In 64-bit mode the CPU aligns rsp to 16 before pushing its five
+ * words, so the 176-byte frame starts 16-byte aligned and the C call below
+ * follows the System V stack alignment rule.
+ *
+ * Only kernel mode exists so far: when user mode arrives, trap_common must
+ * swapgs on entry and exit when the saved cs has RPL 3.
+ */
+
+#define TRAP_VECTORS    256
+#define FRAME_VECTOR_AND_ERROR  16      /* the two words the stub pushed */
+
+/* Vectors for which the CPU pushes an error code (Intel SDM vol. 3, 6.13;
+ * AMD APM vol. 2, 8.2): #DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14,
+ * #AC 17, #CP 21, #VC 29, #SX 30. */
+.macro trap_stub vec
+trap_stub_\vec:
+    .if (\vec == 8) || (\vec == 10) || (\vec == 11) || (\vec == 12) || (\vec == 13) || (\vec == 14) || (\vec == 17) || (\vec == 21) || (\vec == 29) || (\vec == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $\vec
+    jmp trap_common
+.endm
+
+.macro trap_stub_address vec
+    .quad trap_stub_\vec
+.endm
+
+    .text
+    .code64
+    .balign 16
+    .globl elyz_trap_stubs
+elyz_trap_stubs:
+    .altmacro
+    .set vector, 0
+    .rept TRAP_VECTORS
+    .balign 16
+    trap_stub %vector
+    .set vector, vector + 1
+    .endr
+    .noaltmacro
+
+    .balign 16
+trap_common:
+    cld
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi                     /* the frame address */
+    call elyz_trap_dispatch
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rbx
+    popq %rax
+    addq $FRAME_VECTOR_AND_ERROR, %rsp
+    iretq
+
+/* elyz_trap_stub_table[v] = address of the stub for vector v. */
+    .section .rodata
+    .balign 8
+    .globl elyz_trap_stub_table
+elyz_trap_stub_table:
+    .altmacro
+    .set vector, 0
+    .rept TRAP_VECTORS
+    trap_stub_address %vector
+    .set vector, vector + 1
+    .endr
+    .noaltmacro

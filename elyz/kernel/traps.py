@@ -1,0 +1,318 @@
+"""Traps: CPU exceptions and interrupts, from rpy_trap to their handlers.
+
+    init_interrupts()        loads the descriptor tables, remaps and masks the
+                             PICs, enables the local APIC, starts its timer at
+                             clock.TICKS_PER_SECOND, then enables interrupts.
+                             Logs one line; never fails (no APIC, its page
+                             unmapped, or no PIT: a warning, and the clock
+                             does not run).
+    interrupts_ready() -> bool   may idle code wait with sti;hlt?
+    dispatch(frame)          handles the trap whose frame (trapframe.py) is at
+                             frame; the body of the exported rpy_trap
+    probe_read(addr) -> the word at addr, or 0 when reading it faulted;
+    probe_read32(addr) -> the same for a 32-bit word (device registers)
+    probe_faulted() -> bool  did the last probe fault (page fault only: a
+                             non-canonical address is a #GP, and panics)?
+    probe_fault_address()    its CR2, probe_fault_error_code() its error code
+    breakpoint_count()       int3 traps handled so far
+    report_exception(frame, vector, cr2)   the register dump (kernel log)
+    EXCEPTION_COUNT, EXCEPTION_MNEMONICS, EXCEPTION_NAMES, VECTOR_*, PF_*
+
+What a trap does:
+    #PF at a probe's load     record CR2 and the error code, resume at its fixup
+    #BP (int3)                count it, resume after the int3
+    other exceptions 0-31     register dump, then panic
+    the APIC timer            clock.tick(), EOI
+    PIC vectors 0x20-0x2f     (all masked: only spurious ones) EOI if real
+    APIC spurious / error     counted (error: ESR read, EOI)
+    anything else             counted; EOI when the APIC has it in service
+
+Handlers never raise and never allocate: they touch prebuilt objects and
+print constant strings and numbers only.
+"""
+
+from rpython.rlib.objectmodel import we_are_translated
+
+from elyz.drivers import apic, pic
+from elyz.kernel import clock, log, panic
+from elyz.rlib_kernel import cpu, trapframe
+from elyz.rlib_kernel import traps as arch_traps
+
+EXCEPTION_COUNT = 32
+
+VECTOR_DIVIDE_ERROR = 0
+VECTOR_DEBUG = 1
+VECTOR_NMI = 2
+VECTOR_BREAKPOINT = 3
+VECTOR_DOUBLE_FAULT = 8
+VECTOR_GENERAL_PROTECTION = 13
+VECTOR_PAGE_FAULT = 14
+VECTOR_MACHINE_CHECK = 18
+
+EXCEPTION_MNEMONICS = [
+    '#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM',
+    '#DF', '#CSO', '#TS', '#NP', '#SS', '#GP', '#PF', '#15',
+    '#MF', '#AC', '#MC', '#XM', '#VE', '#CP', '#22', '#23',
+    '#24', '#25', '#26', '#27', '#HV', '#VC', '#SX', '#31',
+]
+EXCEPTION_NAMES = [
+    'divide error', 'debug', 'non-maskable interrupt', 'breakpoint',
+    'overflow', 'bound range exceeded', 'invalid opcode', 'device not available',
+    'double fault', 'coprocessor segment overrun', 'invalid TSS', 'segment not present',
+    'stack-segment fault', 'general protection', 'page fault', 'reserved',
+    'x87 floating-point error', 'alignment check', 'machine check', 'SIMD floating-point',
+    'virtualization exception', 'control protection', 'reserved', 'reserved',
+    'reserved', 'reserved', 'reserved', 'reserved',
+    'hypervisor injection', 'VMM communication', 'security exception', 'reserved',
+]
+# Prebuilt at import: a panic in a trap handler builds no string.
+PANIC_MESSAGES = ['unhandled CPU exception %s (%s)' % (EXCEPTION_MNEMONICS[v], EXCEPTION_NAMES[v])
+                  for v in range(EXCEPTION_COUNT)]
+
+# Page-fault error code bits (Intel SDM vol. 3, 4.7).
+PF_PROTECTION = 1 << 0          # 0: the page was not present
+PF_WRITE = 1 << 1               # 0: a read
+PF_USER = 1 << 2                # 0: in kernel mode
+PF_RESERVED_BIT = 1 << 3        # a reserved bit was set in a paging entry
+PF_INSTRUCTION_FETCH = 1 << 4
+PF_PROTECTION_KEY = 1 << 5
+
+REGISTERS_PER_LINE = 4
+REGISTER_DIGITS = 16
+REGISTER_NAME_WIDTH = 3
+
+
+class _TrapState(object):
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.tables_loaded = False
+        self.interrupts_on = False
+        self.probe_faulted = False
+        self.probe_fault_address = 0
+        self.probe_fault_error_code = 0
+        self.breakpoints = 0
+        self.last_breakpoint_rip = 0
+        self.pic_spurious = 0
+        self.apic_spurious = 0
+        self.unexpected = 0
+        self.last_unexpected_vector = 0
+
+
+_state = _TrapState()
+
+
+def reset_for_tests():
+    """Untranslated only: forgets every count and flag."""
+    _state.reset()
+
+
+# ------------------------------------------------------------------ set-up
+
+def init_interrupts():
+    """Sets up traps, the PICs, the APIC timer and enables interrupts;
+    returns nothing.  Never fails: without an APIC, with its register page
+    unmapped (probed first), or without a PIT it warns and the clock stays
+    stopped (interrupts are still enabled)."""
+    arch_traps.init_traps()
+    _state.tables_loaded = True
+    pic.remap_and_mask()
+    status = _check_apic_mapped()
+    if status == 0:
+        status = apic.init()
+    if status == 0:
+        status = apic.start_timer(clock.TICKS_PER_SECOND)
+    if status == 0:
+        clock.set_running(True)
+        log.begin(log.INFO)
+        log.put('interrupts: IDT loaded, PIC masked, APIC timer at ')
+        log.put_int(clock.TICKS_PER_SECOND)
+        log.put(' Hz (')
+        log.put_int(apic.timer_counts_per_second())
+        log.put(' counts/s)')
+        log.end()
+    else:
+        log.begin(log.WARN)
+        log.put('interrupts: IDT loaded, but no APIC timer (code ')
+        log.put_int(status)
+        log.put('): the clock does not run')
+        log.end()
+    cpu.enable_interrupts()
+    _state.interrupts_on = True
+
+
+def _check_apic_mapped():
+    """Returns 0, or apic.E_NOT_MAPPED when reading the APIC's version
+    register faults (a boot whose direct map leaves out device memory)."""
+    page = apic.register_page()
+    if page != 0:
+        probe_read32(page + apic.REG_VERSION)
+        if probe_faulted():
+            return apic.E_NOT_MAPPED
+    return 0
+
+
+def interrupts_ready():
+    """Returns True once init_interrupts() has enabled interrupts, so that
+    sti;hlt is a safe idle.  Untranslated always False: nothing would ever
+    wake the emulated CPU."""
+    return _state.interrupts_on and we_are_translated()
+
+
+# ---------------------------------------------------------------- dispatch
+
+def dispatch(frame):
+    """Handles the trap described by the frame at address frame; returns
+    when the trapped code may resume (with the frame as the handler left
+    it).  Panics on an unhandled CPU exception; never raises otherwise."""
+    vector = trapframe.read(frame, trapframe.VECTOR)
+    if vector == apic.TIMER_VECTOR:
+        clock.tick()
+        apic.eoi()
+    elif vector < EXCEPTION_COUNT:
+        _handle_exception(frame, vector)
+    elif pic.is_pic_vector(vector):
+        if not pic.acknowledge(vector):
+            _state.pic_spurious += 1
+    elif vector == apic.SPURIOUS_VECTOR:
+        _state.apic_spurious += 1            # no EOI for the spurious vector
+    elif vector == apic.ERROR_VECTOR:
+        apic.acknowledge_error()
+        apic.eoi()
+    else:
+        _state.unexpected += 1
+        _state.last_unexpected_vector = vector
+        if apic.in_service(vector):
+            apic.eoi()
+
+
+def _handle_exception(frame, vector):
+    cr2 = 0
+    if vector == VECTOR_PAGE_FAULT:
+        cr2 = cpu.read_cr2()                 # before anything can fault again
+        fixup = arch_traps.fixup_for(trapframe.read(frame, trapframe.RIP))
+        if fixup != 0:
+            _state.probe_faulted = True
+            _state.probe_fault_address = cr2
+            _state.probe_fault_error_code = trapframe.read(frame, trapframe.ERROR_CODE)
+            trapframe.write(frame, trapframe.RIP, fixup)
+            return
+    if vector == VECTOR_BREAKPOINT:
+        _state.breakpoints += 1
+        _state.last_breakpoint_rip = trapframe.read(frame, trapframe.RIP)
+        return
+    report_exception(frame, vector, cr2)
+    panic.panic(PANIC_MESSAGES[vector])
+
+
+# ------------------------------------------------------------------- probe
+
+def probe_read(addr):
+    """Returns the word at addr, or 0 when reading it faulted (then
+    probe_faulted() is True and the fault is recorded)."""
+    _state.probe_faulted = False
+    return arch_traps.probe_read(addr)
+
+
+def probe_read32(addr):
+    """Returns the 32-bit word at addr (a device register, say), or 0 when
+    reading it faulted (then probe_faulted() is True)."""
+    _state.probe_faulted = False
+    return arch_traps.probe_read32(addr)
+
+
+def probe_faulted():
+    """Returns True when the last probe_read faulted."""
+    return _state.probe_faulted
+
+
+def probe_fault_address():
+    """Returns CR2 of the last faulted probe_read (0 before any)."""
+    return _state.probe_fault_address
+
+
+def probe_fault_error_code():
+    """Returns the page-fault error code of the last faulted probe_read."""
+    return _state.probe_fault_error_code
+
+
+def breakpoint_count():
+    """Returns how many int3 traps were handled."""
+    return _state.breakpoints
+
+
+# ------------------------------------------------------------ the dump
+
+def _put_register(name, value):
+    log.put(name)
+    for i in range(REGISTER_NAME_WIDTH + 1 - len(name)):
+        log.put_char(' ')
+    log.put_hex(value, REGISTER_DIGITS)
+
+
+def _put_page_fault_cause(error_code):
+    if error_code & PF_PROTECTION:
+        log.put('protection violation')
+    else:
+        log.put('page not present')
+    if error_code & PF_WRITE:
+        log.put(', write')
+    else:
+        log.put(', read')
+    if error_code & PF_USER:
+        log.put(', user mode')
+    else:
+        log.put(', kernel mode')
+    if error_code & PF_INSTRUCTION_FETCH:
+        log.put(', instruction fetch')
+    if error_code & PF_RESERVED_BIT:
+        log.put(', reserved bit set')
+    if error_code & PF_PROTECTION_KEY:
+        log.put(', protection key')
+
+
+def report_exception(frame, vector, cr2):
+    """Writes the exception's name, error code (decoded for #PF, with CR2),
+    rip, cs, rflags, rsp, ss and every general register to the kernel log
+    at ERROR level; returns nothing.  vector must be below EXCEPTION_COUNT."""
+    error_code = trapframe.read(frame, trapframe.ERROR_CODE)
+    log.begin(log.ERROR)
+    log.put('CPU exception ')
+    log.put(EXCEPTION_MNEMONICS[vector])
+    log.put(' (')
+    log.put(EXCEPTION_NAMES[vector])
+    log.put('), vector ')
+    log.put_int(vector)
+    log.put(', error code ')
+    log.put_hex(error_code)
+    log.end()
+    if vector == VECTOR_PAGE_FAULT:
+        log.begin(log.ERROR)
+        log.put('page fault at cr2 ')
+        log.put_hex(cr2)
+        log.put(': ')
+        _put_page_fault_cause(error_code)
+        log.end()
+    log.begin(log.ERROR)
+    _put_register('rip', trapframe.read(frame, trapframe.RIP))
+    log.put('  cs ')
+    log.put_hex(trapframe.read(frame, trapframe.CS))
+    log.put('  rflags ')
+    log.put_hex(trapframe.read(frame, trapframe.RFLAGS))
+    log.end()
+    log.begin(log.ERROR)
+    _put_register('rsp', trapframe.read(frame, trapframe.RSP))
+    log.put('  ss ')
+    log.put_hex(trapframe.read(frame, trapframe.SS))
+    log.end()
+    count = len(trapframe.REGISTER_NAMES)
+    for i in range(count):
+        if i % REGISTERS_PER_LINE == 0:
+            log.begin(log.ERROR)
+        else:
+            log.put('  ')
+        _put_register(trapframe.REGISTER_NAMES[i],
+                      trapframe.read(frame, trapframe.REGISTER_OFFSETS[i]))
+        if i % REGISTERS_PER_LINE == REGISTERS_PER_LINE - 1 or i == count - 1:
+            log.end()

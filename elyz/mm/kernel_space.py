@@ -1,0 +1,200 @@
+"""The kernel's own address space (x86_64).
+
+    build(boot_info, alloc) -> PML4 physical address, or a negative E_* code
+        A fresh PML4 holding:
+          - the kernel image with per-section permissions: text R-X,
+            rodata R--, data and bss RW- (no execute), the boot section
+            (Multiboot2 header, 32-bit entry, early tables and GDT) RW-;
+          - the direct map (virtual = physical + hhdm_offset) of every memory
+            map entry the kernel may touch: usable, bootloader-reclaimable,
+            kernel and modules, ACPI tables and NVS - with 2 MiB pages where
+            aligned, no execute;
+          - the framebuffer in the direct map, write-combining.
+        Every upper-half PML4 entry gets its PDPT now, so address spaces
+        made later share the whole kernel half.
+    activate(pml4)      programs the PAT (write-combining at index 1), turns on
+                        EFER.NXE and CR0.WP, loads CR3; records pml4 as the
+                        kernel's. Returns nothing.
+    kernel_pml4() -> the active kernel PML4 (0 before activate)
+    map_device(phys, size) -> the virtual address of the uncached mapping of
+                        [phys, phys+size) in the direct map (already-mapped
+                        pages are re-protected uncached), or an error code
+                        (tell them apart with errors.is_error: the address
+                        is a negative word too).
+    tlb                 the TlbInvalidator that issues invlpg
+"""
+
+from elyz.boot import bootinfo
+from elyz.kernel import log
+from elyz.mm import paging
+from elyz.mm.errors import E_INVALID, E_NOT_MAPPED
+from elyz.rlib_kernel import cpu, image
+
+MSR_EFER = 0xC0000080
+EFER_NXE = 1 << 11
+CPUID_EXTENDED_FEATURES = 0x80000001
+CPUID_EDX_NX = 1 << 20
+
+KERNEL_FLAGS_TEXT = paging.PAGE_GLOBAL
+KERNEL_FLAGS_RODATA = paging.PAGE_GLOBAL | paging.PAGE_NO_EXECUTE
+KERNEL_FLAGS_DATA = paging.PAGE_GLOBAL | paging.PAGE_NO_EXECUTE | paging.PAGE_WRITE
+DIRECT_MAP_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL |
+                    paging.PAGE_ALLOW_LARGE)
+FRAMEBUFFER_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL |
+                     paging.PAGE_WRITE_COMBINING | paging.PAGE_ALLOW_LARGE)
+DEVICE_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL |
+                paging.PAGE_UNCACHED)
+
+
+class KernelTlb(paging.TlbInvalidator):
+    def invalidate(self, virt):
+        cpu.invlpg(virt)
+
+
+class _KernelSpace(object):
+    def __init__(self):
+        self.pml4 = 0
+        self.alloc = None
+        self.hhdm_offset = 0
+        self.nx_supported = True
+
+
+_space = _KernelSpace()
+tlb = KernelTlb()
+
+
+def kernel_pml4():
+    return _space.pml4
+
+
+def _page_down(n):
+    return n & ~(paging.PAGE_SIZE - 1)
+
+
+def _page_up(n):
+    return (n + paging.PAGE_SIZE - 1) & ~(paging.PAGE_SIZE - 1)
+
+
+def _strip_nx(flags):
+    """Returns flags without PAGE_NO_EXECUTE when the CPU has no NX bit."""
+    if _space.nx_supported:
+        return flags
+    return flags & ~paging.PAGE_NO_EXECUTE
+
+
+def _map_section(pml4, boot_info, start, end, flags, alloc):
+    """Maps the image section [start, end) (virtual, page aligned) at its
+    load address; returns 0 or an error."""
+    if end <= start:
+        return 0
+    phys = start - boot_info.kernel_virt_base + boot_info.kernel_phys_base
+    return paging.map_range(pml4, start, phys, end - start, _strip_nx(flags), alloc)
+
+
+def _direct_mapped_type(mem_type):
+    return (mem_type == bootinfo.MEM_USABLE or mem_type == bootinfo.MEM_BOOTLOADER_RECLAIMABLE
+            or mem_type == bootinfo.MEM_KERNEL_AND_MODULES
+            or mem_type == bootinfo.MEM_ACPI_RECLAIMABLE or mem_type == bootinfo.MEM_ACPI_NVS)
+
+
+def _map_framebuffer(pml4, boot_info, alloc):
+    """Maps the framebuffer write-combining in the direct map; returns 0 or an error."""
+    if not boot_info.fb_present:
+        return 0
+    phys = _page_down(boot_info.fb_address - boot_info.hhdm_offset)
+    end = _page_up(boot_info.fb_address - boot_info.hhdm_offset
+                   + boot_info.fb_pitch * boot_info.fb_height)
+    virt = phys + boot_info.hhdm_offset
+    while phys < end:
+        if paging.translate(pml4, virt) < 0:
+            status = paging.map_range(pml4, virt, phys, paging.PAGE_SIZE,
+                                      _strip_nx(FRAMEBUFFER_FLAGS) & ~paging.PAGE_ALLOW_LARGE,
+                                      alloc)
+            if status < 0:
+                return status
+        phys += paging.PAGE_SIZE
+        virt += paging.PAGE_SIZE
+    return 0
+
+
+def build(boot_info, alloc):
+    """Returns the physical address of a new kernel PML4, or an error code."""
+    _space.hhdm_offset = boot_info.hhdm_offset
+    _space.nx_supported = (cpu.cpuid(CPUID_EXTENDED_FEATURES, 0, 3) & CPUID_EDX_NX) != 0
+    paging.set_hhdm_offset(boot_info.hhdm_offset)
+    pml4 = paging.create_address_space(alloc)
+    if pml4 < 0:
+        return pml4
+    status = paging.populate_kernel_half(pml4, alloc)
+    if status < 0:
+        return status
+    sections = [(image.kernel_start(), image.text_start(), KERNEL_FLAGS_DATA),
+                (image.text_start(), image.text_end(), KERNEL_FLAGS_TEXT),
+                (image.rodata_start(), image.rodata_end(), KERNEL_FLAGS_RODATA),
+                (image.data_start(), image.data_end(), KERNEL_FLAGS_DATA)]
+    for start, end, flags in sections:
+        status = _map_section(pml4, boot_info, start, end, flags, alloc)
+        if status < 0:
+            log.begin(log.ERROR)
+            log.put('kernel space: mapping the image section at ')
+            log.put_hex(start)
+            log.put(' failed')
+            log.end()
+            return status
+    for i in range(boot_info.memmap_count):
+        mem_type = boot_info.memmap_type[i]
+        if not _direct_mapped_type(mem_type):
+            continue
+        base = _page_down(boot_info.memmap_base[i])
+        end = _page_up(boot_info.memmap_base[i] + boot_info.memmap_length[i])
+        status = paging.map_range(pml4, base + boot_info.hhdm_offset, base, end - base,
+                                  _strip_nx(DIRECT_MAP_FLAGS), alloc)
+        if status < 0:
+            log.begin(log.ERROR)
+            log.put('kernel space: direct map of ')
+            log.put_hex(base)
+            log.put(' failed')
+            log.end()
+            return status
+    status = _map_framebuffer(pml4, boot_info, alloc)
+    if status < 0:
+        return status
+    _space.alloc = alloc
+    return pml4
+
+
+def activate(pml4):
+    """Switches the CPU to pml4 (see the module docstring); returns nothing."""
+    cpu.write_msr(paging.PAT_MSR, paging.PAT_MSR_VALUE)
+    if _space.nx_supported:
+        cpu.write_msr(MSR_EFER, cpu.read_msr(MSR_EFER) | EFER_NXE)
+    cpu.write_cr3(pml4)
+    _space.pml4 = pml4
+
+
+def map_device(phys, size):
+    """Returns the uncached direct-map address of device memory at phys, or an error."""
+    if _space.pml4 == 0 or _space.alloc is None or size <= 0 or phys < 0:
+        return E_INVALID
+    start = _page_down(phys)
+    end = _page_up(phys + size)
+    page = start
+    while page < end:
+        virt = page + _space.hhdm_offset
+        if paging.translate(_space.pml4, virt) >= 0:
+            if paging.mapping_size(_space.pml4, virt) != paging.PAGE_SIZE:
+                return E_INVALID            # inside a RAM large page: not a device
+            status = paging.protect(_space.pml4, virt, _strip_nx(DEVICE_FLAGS), tlb)
+        else:
+            status = paging.map(_space.pml4, virt, page, _strip_nx(DEVICE_FLAGS), _space.alloc)
+        if status < 0:
+            return status
+        page += paging.PAGE_SIZE
+    return phys + _space.hhdm_offset
+
+
+def reset_for_tests():
+    _space.pml4 = 0
+    _space.alloc = None
+    _space.hhdm_offset = 0
+    _space.nx_supported = True

@@ -1,0 +1,157 @@
+"""x86_64 trap primitives: descriptor tables, probes, software traps.
+
+    init_traps()            loads the kernel's GDT, TSS and IDT
+                            (arch/x86_64/cpu_tables.c: elyz_x86_64_init_traps)
+    probe_read(addr) -> the 64-bit word at addr,
+    probe_read32(addr) -> the 32-bit word at addr (device registers), or
+                            PROBE_FAULT_VALUE when the load faulted (the trap
+                            handler then records it; arch/x86_64/probe.S)
+    fixup_for(rip) -> where to resume a probe that faulted at rip, 0 when
+                            rip is not a probe's load
+    probe_fault_rip() / probe_fixup_rip()   the 64-bit probe's pair
+    breakpoint()            executes int3 (vector 3)
+
+Untranslated, `emulated()` is an EmulatedTraps: init_traps() counts its
+calls, breakpoint() counts too, and the probes read simulated memory
+(rawmem.simulate); on a SimulatedFault they call the installed
+`page_fault_hook(addr, fault_rip)` (None: the fault propagates), which
+stands in for the CPU raising #PF at fault_rip and returns the rip the
+trap handler chose; the probe returns PROBE_FAULT_VALUE if that rip is the
+probe's fixup.
+"""
+
+from rpython.rtyper.lltypesystem import lltype, rffi
+from rpython.translator.tool.cbuild import ExternalCompilationInfo
+
+from elyz.rlib_kernel import rawmem
+
+PROBE_FAULT_VALUE = 0           # what arch/x86_64/probe.S returns after a fault
+
+_TRAPS_ECI = ExternalCompilationInfo(post_include_bits=["""
+extern void elyz_x86_64_init_traps(void);
+extern long elyz_probe_read(long addr);
+extern long elyz_probe_read32(long addr);
+extern char elyz_probe_read_fault_insn[], elyz_probe_read_fixup[];
+extern const long elyz_probe_fixup_table[];
+static inline long elyz_probe_fault_rip(void) { return (long)elyz_probe_read_fault_insn; }
+static inline long elyz_probe_fixup_rip(void) { return (long)elyz_probe_read_fixup; }
+static inline long elyz_probe_fixup_for(long rip)
+{
+    for (const long *entry = elyz_probe_fixup_table; entry[0] != 0; entry += 2)
+        if (entry[0] == rip) return entry[1];
+    return 0;
+}
+static inline void elyz_breakpoint(void) { __asm__ volatile("int3" ::: "memory"); }
+"""])
+
+
+class EmulatedTraps(object):
+    """Untranslated stand-in for the trap hardware."""
+    FAULT_RIP = 0x7E570000          # made-up code addresses of the emulated probes
+    FIXUP_RIP = 0x7E570010
+    FAULT_RIP32 = 0x7E570020
+    FIXUP_RIP32 = 0x7E570030
+
+    def __init__(self):
+        self.init_calls = 0
+        self.breakpoints = 0
+        self.page_fault_hook = None  # hook(fault_address, fault_rip) -> resume rip
+
+    def fixup_for(self, rip):
+        if rip == self.FAULT_RIP:
+            return self.FIXUP_RIP
+        if rip == self.FAULT_RIP32:
+            return self.FIXUP_RIP32
+        return 0
+
+
+_emulated = [EmulatedTraps()]
+
+
+def emulate(traps=None):
+    """Untranslated only: installs traps (a new EmulatedTraps when None); returns it."""
+    if traps is None:
+        traps = EmulatedTraps()
+    _emulated[0] = traps
+    return traps
+
+
+def emulated():
+    return _emulated[0]
+
+
+def _emulated_init():
+    _emulated[0].init_calls += 1
+
+
+def _emulated_breakpoint():
+    _emulated[0].breakpoints += 1
+
+
+def _emulated_probe(load, fault_rip):
+    def probe(addr):
+        traps = _emulated[0]
+        try:
+            return load(addr)
+        except rawmem.SimulatedFault:
+            if traps.page_fault_hook is None:
+                raise
+            if traps.page_fault_hook(addr, fault_rip) == traps.fixup_for(fault_rip):
+                return PROBE_FAULT_VALUE
+            raise
+    return probe
+
+
+def _ext(name, args, result, emulation):
+    return rffi.llexternal(name, args, result, compilation_info=_TRAPS_ECI, _nowrapper=True,
+                           sandboxsafe=True, releasegil=False, _callable=emulation)
+
+
+S = lltype.Signed
+V = lltype.Void
+_init_traps = _ext('elyz_x86_64_init_traps', [], V, _emulated_init)
+_probe_read = _ext('elyz_probe_read', [S], S,
+                   _emulated_probe(rawmem.load_u64, EmulatedTraps.FAULT_RIP))
+_probe_read32 = _ext('elyz_probe_read32', [S], S,
+                     _emulated_probe(rawmem.load_u32, EmulatedTraps.FAULT_RIP32))
+_fixup_for = _ext('elyz_probe_fixup_for', [S], S, lambda rip: _emulated[0].fixup_for(rip))
+_probe_fault_rip = _ext('elyz_probe_fault_rip', [], S, lambda: _emulated[0].FAULT_RIP)
+_probe_fixup_rip = _ext('elyz_probe_fixup_rip', [], S, lambda: _emulated[0].FIXUP_RIP)
+_breakpoint = _ext('elyz_breakpoint', [], V, _emulated_breakpoint)
+
+
+def init_traps():
+    """Loads GDT, TSS and IDT; returns nothing and cannot fail."""
+    _init_traps()
+
+
+def probe_read(addr):
+    """Returns the word at addr, or PROBE_FAULT_VALUE when the load faulted."""
+    return _probe_read(addr)
+
+
+def probe_read32(addr):
+    """Returns the zero-extended 32-bit word at addr, or PROBE_FAULT_VALUE
+    when the load faulted."""
+    return _probe_read32(addr)
+
+
+def fixup_for(rip):
+    """Returns the address a probe that faulted at rip resumes at, or 0 when
+    rip is not the load of a probe."""
+    return _fixup_for(rip)
+
+
+def probe_fault_rip():
+    """Returns the address of the probe's (possibly faulting) load instruction."""
+    return _probe_fault_rip()
+
+
+def probe_fixup_rip():
+    """Returns the address a faulted probe must resume at."""
+    return _probe_fixup_rip()
+
+
+def breakpoint():
+    """Executes int3; returns after the breakpoint trap was handled."""
+    _breakpoint()
