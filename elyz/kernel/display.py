@@ -3,12 +3,10 @@
     init_display(boot_info) -> 0, or the console's error code (logged)
         configures elyz.console.console.CONSOLE for the bootloader's mode,
         gives it a shadow buffer from the kernel heap (scrolling then reads
-        RAM, not video memory), attaches it to the log (the lines logged so
-        far are not replayed: the console starts with the banner it prints),
-        and installs the panic screen.
+        RAM, not video memory), replays the log so far (the banner first)
+        and attaches it to the log, and installs the panic screen.
 """
 
-from elyz import version
 from elyz.console.console import CONSOLE, PANIC_SCREEN
 from elyz.console.framebuffer import E_NO_FRAMEBUFFER
 from elyz.kernel import log, panic
@@ -35,9 +33,7 @@ def init_display(boot_info):
             heap.heap_free(shadow)
             shadow = 0
     panic.set_panic_screen(PANIC_SCREEN)
-    CONSOLE.write('Elyz ')
-    CONSOLE.write(version.VERSION)
-    CONSOLE.write(' - log follows on screen and on COM1\n')
+    log.replay(CONSOLE)
     log.attach(CONSOLE)
     log.begin(log.INFO)
     log.put('console: ')

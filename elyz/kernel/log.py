@@ -5,6 +5,9 @@
                                                 a line built from pieces
     raw_line(msg)                               a line with no level prefix
     attach(sink) / detach(sink)                 sink: a LogSink subclass
+    replay(sink)                                writes the retained history
+                                                (the last HISTORY_SIZE characters,
+                                                from a line start) to sink
     set_min_level(level)
 
 Nothing here allocates: messages are constant strings and numbers are
@@ -23,6 +26,7 @@ PANIC = 4
 _PREFIXES = ['debug: ', '', 'warning: ', 'error: ', 'PANIC: ']
 
 MAX_SINKS = 4
+HISTORY_SIZE = 16384          # characters kept for replay to late sinks
 
 
 class LogSink(object):
@@ -39,6 +43,9 @@ class _LogState(object):
         self.level = INFO
         self.digits = ['\x00'] * 24
         self.lines_written = 0
+        self.history = ['\x00'] * HISTORY_SIZE
+        self.history_next = 0         # where the next character goes
+        self.history_wrapped = False
 
 
 _state = _LogState()
@@ -56,6 +63,34 @@ def attach(sink):
             _state.sinks[i] = sink
             return True
     return False
+
+
+def replay(sink):
+    """Writes the retained history to sink, oldest first; when the
+    history has wrapped, starts after the oldest retained newline so the
+    sink sees whole lines.  Returns the number of characters written."""
+    if _state.history_wrapped:
+        i = _state.history_next
+        stop = i
+        # skip the partial first line
+        while True:
+            c = _state.history[i]
+            i += 1
+            if i == HISTORY_SIZE:
+                i = 0
+            if c == '\n' or i == stop:
+                break
+    else:
+        i = 0
+        stop = _state.history_next
+    count = 0
+    while i != stop:
+        sink.put_char(_state.history[i])
+        count += 1
+        i += 1
+        if i == HISTORY_SIZE:
+            i = 0
+    return count
 
 
 def detach(sink):
@@ -80,6 +115,11 @@ def _emit(c):
         sink = _state.sinks[i]
         if sink is not None:
             sink.put_char(c)
+    _state.history[_state.history_next] = c
+    _state.history_next += 1
+    if _state.history_next == HISTORY_SIZE:
+        _state.history_next = 0
+        _state.history_wrapped = True
     if not we_are_translated():
         if c == '\n':
             captured.append(''.join(_partial))
@@ -178,5 +218,7 @@ def reset_for_tests():
     """Untranslated only: forgets sinks and captured lines."""
     detach_all()
     _state.min_level = DEBUG
+    _state.history_next = 0
+    _state.history_wrapped = False
     del captured[:]
     del _partial[:]

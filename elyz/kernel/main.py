@@ -13,7 +13,8 @@ from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
 from elyz.kernel import boot, display, log, memory, panic, qemu, selftest
-from elyz.kernel import traps, trap_selftests   # trap_selftests: registers interrupts.*
+from elyz.kernel import traps
+from elyz.kernel import core_selftests, trap_selftests   # they register the self-tests
 from elyz.rlib_kernel import cpu
 
 ARCH_NAME = 'x86_64'

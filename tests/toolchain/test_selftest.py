@@ -1,0 +1,43 @@
+"""The translated kernel's built-in self-tests, booted by pytest (PVH), with
+a tiny and a large memory size; and once through GRUB, where the console
+runs on a real framebuffer."""
+
+import re
+
+import pytest
+
+from tests.toolchain.test_boot import make_image
+from tools import qemurun
+
+SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed$', re.M)
+EXPECTED_TESTS = ('pmm.alloc_every_free_frame', 'paging.map_translate_unmap',
+                  'heap.churn_back_to_baseline', 'console.scroll',
+                  'interrupts.page_fault_caught', 'interrupts.breakpoint_returns',
+                  'interrupts.timer_ticks_advance', 'interrupts.timer_rate')
+
+
+def assert_all_passed(result):
+    match = SUMMARY.search(result.log)
+    assert match, 'no self-test summary (QEMU status %s):\n%s' % (result.status, result.tail())
+    failures = re.findall(r'^TEST (\S+) FAIL (.*)$', result.log, re.M)
+    assert failures == [], result.tail()
+    ran = re.findall(r'^TEST (\S+) ok$', result.log, re.M)
+    for name in EXPECTED_TESTS:
+        assert name in ran, 'self-test %s did not run:\n%s' % (name, result.tail())
+    assert int(match.group(1)) == len(ran) and match.group(2) == '0'
+    assert result.status == qemurun.STATUS_SUCCESS, result.tail()
+
+
+@pytest.mark.parametrize('memory', ['64M', '2G'])
+def test_selftests_pass_with_memory_size(kernel_elf, memory):
+    result = qemurun.boot(kernel=kernel_elf, cmdline='elyz.selftest elyz.exit', memory=memory,
+                          timeout=180)
+    assert_all_passed(result)
+
+
+def test_selftests_pass_on_the_grub_framebuffer_path(kernel_elf, tmpdir):
+    iso = tmpdir.join('selftest.iso')
+    make_image('iso', kernel_elf, iso, 'elyz.selftest elyz.exit', limine=False)
+    result = qemurun.boot(image=str(iso), timeout=120)
+    assert_all_passed(result)
+    assert re.search(r'^console: \d+x\d+ characters', result.log, re.M), result.tail()
