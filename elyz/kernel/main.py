@@ -5,6 +5,7 @@ framebuffer summary -> PMM, kernel page tables, heap (memory.py) ->
 framebuffer console (display.py) ->
 interrupts -> self-tests (when the command line says elyz.selftest) -> idle.  Kernel command line words:
     elyz.selftest    run the built-in self-tests, print the summary
+    elyz.bench       run the micro-benchmarks (tools/bench.py, under -icount)
     elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
 """
 
@@ -12,7 +13,7 @@ from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
-from elyz.kernel import boot, display, log, memory, panic, qemu, selftest
+from elyz.kernel import bench, boot, display, log, memory, panic, qemu, selftest
 from elyz.kernel import traps
 from elyz.kernel import core_selftests, trap_selftests   # they register the self-tests
 from elyz.rlib_kernel import cpu
@@ -39,6 +40,7 @@ def kmain(protocol, info_address, hhdm_offset):
     status = boot.read_boot_info(protocol, info_address, hhdm_offset, boot_info)
     qemu.request_exit(boot_info.cmdline_has('elyz.exit'))
     print_banner(boot_info)
+    bench.note_banner()
     if status != 0:
         log.begin(log.ERROR)
         log.put('boot information unreadable: ')
@@ -53,6 +55,8 @@ def kmain(protocol, info_address, hhdm_offset):
     failed = 0
     if boot_info.cmdline_has('elyz.selftest'):
         failed = selftest.run_all()
+    if boot_info.cmdline_has('elyz.bench'):
+        bench.run_all()
     if qemu.exit_requested():
         if failed:
             qemu.exit(qemu.EXIT_FAILURE)
