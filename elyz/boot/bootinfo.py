@@ -112,35 +112,14 @@ class BootInfo(object):
     def set_cmdline_from(self, addr, max_len):
         """Copies the NUL-terminated string at addr (at most max_len bytes,
         and at most MAX_CMDLINE - 1) into cmdline; returns its length."""
-        n = 0
-        limit = MAX_CMDLINE - 1
-        if max_len < limit:
-            limit = max_len
-        if addr != 0:
-            while n < limit:
-                c = rawmem.load_u8(addr + n)
-                if c == 0:
-                    break
-                self.cmdline[n] = chr(c)
-                n += 1
-        self.cmdline_len = n
-        return n
+        self.cmdline_len = _copy_c_string(self.cmdline, addr, max_len)
+        return self.cmdline_len
 
     def set_bootloader_from(self, addr, max_len):
-        """Copies the NUL-terminated name at addr into bootloader; returns its length."""
-        n = 0
-        limit = MAX_NAME - 1
-        if max_len < limit:
-            limit = max_len
-        if addr != 0:
-            while n < limit:
-                c = rawmem.load_u8(addr + n)
-                if c == 0:
-                    break
-                self.bootloader[n] = chr(c)
-                n += 1
-        self.bootloader_len = n
-        return n
+        """Copies the NUL-terminated name at addr (at most max_len bytes, and
+        at most MAX_NAME - 1) into bootloader; returns its length."""
+        self.bootloader_len = _copy_c_string(self.bootloader, addr, max_len)
+        return self.bootloader_len
 
     def set_bootloader_name(self, name):
         """Sets bootloader to the constant string name."""
@@ -174,6 +153,24 @@ class BootInfo(object):
 
     def protocol_name(self):
         return PROTOCOL_NAMES[self.protocol]
+
+
+def _copy_c_string(dest, addr, max_len):
+    """Copies the NUL-terminated string at addr into the char list dest,
+    at most max_len bytes and at most len(dest) - 1; returns the length
+    copied (0 when addr is 0)."""
+    n = 0
+    limit = len(dest) - 1
+    if max_len < limit:
+        limit = max_len
+    if addr != 0:
+        while n < limit:
+            c = rawmem.load_u8(addr + n)
+            if c == 0:
+                break
+            dest[n] = chr(c)
+            n += 1
+    return n
 
 
 # The kernel's single instance, prebuilt into the image.

@@ -1,11 +1,13 @@
 """The local APIC of the boot CPU: enable, end of interrupt, periodic timer.
 
-    init() -> 0 or E_NO_APIC    enables the APIC (IA32_APIC_BASE global
+    init() -> 0, E_NO_APIC or E_NOT_MAPPED
+                                enables the APIC (IA32_APIC_BASE global
                                 enable, then the spurious vector register)
-    mmio_address(phys) -> virtual address of the register page: THE one
-                                place that decides how the LAPIC is mapped
+    mmio_address(phys) -> virtual address of the register page, or an E_*
+                                code of elyz.mm.errors: THE one place that
+                                decides how the LAPIC is mapped
     register_page() -> the virtual address init() will use, 0 when none
-                                (no APIC, or x2APIC mode): probe it first
+                                (no APIC, x2APIC mode, unmappable): probe it first
     calibrate_timer() -> 0 or E_NO_PIT / E_TIMER_STOPPED
                                 measures timer counts per second against
                                 the PIT (pit.py), CALIBRATION_MS long
@@ -124,14 +126,18 @@ def _present():
 
 def register_page():
     """Returns the virtual address of the register page init() will use,
-    or 0 when there is none to touch (no APIC, or the APIC is in x2APIC
-    mode and uses MSRs).  Reads the MSR only; changes nothing."""
+    or 0 when there is none to touch (no APIC, the APIC is in x2APIC mode
+    and uses MSRs, or mmio_address cannot map the page).  Changes no APIC
+    state (mmio_address may create the mapping)."""
     if not _present():
         return 0
     base_msr = cpu.read_msr(MSR_APIC_BASE)
     if base_msr & APIC_BASE_X2APIC:
         return 0
-    return mmio_address(base_msr & APIC_BASE_ADDRESS_MASK)
+    page = mmio_address(base_msr & APIC_BASE_ADDRESS_MASK)
+    if errors.is_error(page):
+        return 0
+    return page
 
 
 def read_register(reg):

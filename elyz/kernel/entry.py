@@ -44,8 +44,8 @@ def rpy_heap_free(addr):
 
 ENTRY_POINTS = [
     EntryPoint(rpy_kmain, [int, int, int], 'rpy_kmain'),
-    EntryPoint(rpy_trap, [int], 'rpy_trap'),
-    EntryPoint(rpy_heap_malloc, [int], 'rpy_heap_malloc'),
-    EntryPoint(rpy_heap_realloc, [int, int], 'rpy_heap_realloc'),
-    EntryPoint(rpy_heap_free, [int], 'rpy_heap_free'),
+    EntryPoint(rpy_trap, [int], 'rpy_trap', allocation_free=True),
+    EntryPoint(rpy_heap_malloc, [int], 'rpy_heap_malloc', allocation_free=True),
+    EntryPoint(rpy_heap_realloc, [int, int], 'rpy_heap_realloc', allocation_free=True),
+    EntryPoint(rpy_heap_free, [int], 'rpy_heap_free', allocation_free=True),
 ]

@@ -11,6 +11,7 @@ Never returns (untranslated: raises cpu.Halted after recording the panic).
 from rpython.rtyper.lltypesystem import lltype, rffi
 
 from elyz.kernel import log
+from elyz.rlib_kernel.backend.checks import may_allocate
 from elyz.kernel import qemu
 from elyz.rlib_kernel import cpu
 
@@ -40,6 +41,7 @@ def set_panic_screen(screen):
     _state.screen = screen
 
 
+@may_allocate
 def panic(msg):
     """Reports msg and halts; never returns."""
     if not _state.in_panic:

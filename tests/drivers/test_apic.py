@@ -58,6 +58,14 @@ def test_register_page_is_where_init_will_reach_the_registers(machine):
     assert apic.register_page() == 0
 
 
+def test_a_register_page_that_cannot_be_mapped_is_refused(machine, monkeypatch):
+    from elyz.mm import errors
+    monkeypatch.setattr(apic, 'mmio_address', lambda phys: errors.E_NOMEM)
+    assert apic.register_page() == 0
+    assert apic.init() == apic.E_NOT_MAPPED
+    assert apic.start_timer(100) == apic.E_NOT_ENABLED
+
+
 def test_init_enables_the_apic_through_the_spurious_vector_register(machine):
     assert apic.init() == 0
     assert reg(apic.REG_SPURIOUS) == (1 << 8) | 0xFF

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from elyz.rlib_kernel.backend.builder import sync_tree
+from elyz.rlib_kernel.backend import checks
 from elyz.rlib_kernel.backend.checks import FreestandingError
 from elyz.rlib_kernel.backend.program import EntryPoint, FreestandingProgram, Toolchain
 from elyz.rlib_kernel.backend.driver import translate
@@ -96,3 +97,47 @@ def test_translate_compiles_a_program_with_two_exported_entry_points(tmpdir):
     assert 'tiny_one(' in generated and 'tiny_two(' in generated
     objects = os.listdir(program.obj_dir)
     assert any(o.endswith('.o') for o in objects)
+
+
+class Box(object):
+    def __init__(self, value):
+        self.value = value
+
+
+def builds_a_box(n):
+    return Box(n).value + len([n] * n)
+
+
+def handler_that_allocates(n):
+    return builds_a_box(n)
+
+
+@checks.may_allocate
+def exempt_panic(n):
+    return Box(n).value
+
+
+def handler_that_only_panics_with_allocation(n):
+    if n < 0:
+        return exempt_panic(n)
+    return n * 2
+
+
+def _program(tmpdir, function):
+    return FreestandingProgram(
+        name='alloc', build_dir=str(tmpdir),
+        entry_points=[EntryPoint(function, [int], 'alloc_entry', allocation_free=True)],
+        toolchain=Toolchain('gcc', 'ld', X86_64_CFLAGS, []), compile_only=True)
+
+
+def test_allocation_in_an_allocation_free_entry_point_fails_naming_the_path(tmpdir):
+    with pytest.raises(FreestandingError) as err:
+        translate(_program(tmpdir, handler_that_allocates))
+    message = str(err.value)
+    # builds_a_box is inlined and its Box removed: the list remains.
+    assert 'handler_that_allocates -> ll_alloc_and_set' in message
+    assert 'malloc_varsize' in message
+
+
+def test_a_may_allocate_function_is_exempt_from_the_allocation_check(tmpdir):
+    translate(_program(tmpdir, handler_that_only_panics_with_allocation))

@@ -8,6 +8,13 @@ listing every offending RPython function when the program
   - calls a C function that neither an ExternalCompilationInfo of its own
     defines nor the freestanding runtime provides (a libc function, say).
 Returns nothing when the program is clean.
+
+`check_allocation_free(translator, functions)` runs after the backend
+optimisations (inlining and malloc removal decide what really allocates):
+it raises FreestandingError naming the call path to every GC allocation
+reachable from the given functions (interrupt handlers, the heap behind
+malloc).  A function marked with `may_allocate` (the panic path, which
+never returns) is not descended into.
 """
 
 from rpython.rtyper.lltypesystem import lltype
@@ -108,3 +115,69 @@ def check_graphs(translator, provided_symbols):
     if report:
         raise FreestandingError(
             "the program cannot be translated freestanding:\n" + '\n'.join(report))
+
+
+ALLOCATING_OPERATIONS = ('malloc', 'malloc_varsize', 'malloc_nonmovable',
+                         'malloc_nonmovable_varsize')
+
+
+def may_allocate(function):
+    """Decorator: calls to function are exempt from check_allocation_free
+    (for paths that never return, such as a panic)."""
+    function._elyz_may_allocate_ = True
+    return function
+
+
+def _callee_graphs(graph):
+    for block in graph.iterblocks():
+        for op in block.operations:
+            if op.opname == 'direct_call':
+                try:
+                    callee = op.args[0].value._obj.graph
+                except AttributeError:
+                    continue
+                yield callee
+            elif op.opname == 'indirect_call':
+                graphs = op.args[-1].value
+                if graphs:
+                    for callee in graphs:
+                        yield callee
+
+
+def allocation_paths(translator, functions):
+    """Returns 'root -> ... -> function: operation' strings, one per GC
+    allocation reachable from the graphs of functions."""
+    bk = translator.annotator.bookkeeper
+    found = []
+    parents = {}
+    todo = []
+    for function in functions:
+        graph = bk.getdesc(function).getuniquegraph()
+        parents[graph] = None
+        todo.append(graph)
+    while todo:
+        graph = todo.pop()
+        for block in graph.iterblocks():
+            for op in block.operations:
+                if op.opname in ALLOCATING_OPERATIONS:
+                    path = []
+                    g = graph
+                    while g is not None:
+                        path.append(g.name)
+                        g = parents[g]
+                    found.append('%s: %s' % (' -> '.join(reversed(path)), op.opname))
+        for callee in _callee_graphs(graph):
+            func = getattr(callee, 'func', None)
+            if getattr(func, '_elyz_may_allocate_', False) or callee in parents:
+                continue
+            parents[callee] = graph
+            todo.append(callee)
+    return found
+
+
+def check_allocation_free(translator, functions):
+    """Raises FreestandingError listing every allocation reachable from functions."""
+    found = allocation_paths(translator, functions)
+    if found:
+        raise FreestandingError("GC allocations on paths that must not allocate:\n  "
+                                + "\n  ".join(found))

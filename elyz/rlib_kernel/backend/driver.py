@@ -5,7 +5,9 @@
         stock rpython TranslationDriver with the freestanding ones and
         returns the (entry function, argtypes) pair target() must return.
         `rpython target.py` then annotates every entry point, checks the
-        graphs, and writes, compiles and links the program.
+        graphs (and, after the backend optimisations, that allocation-free
+        entry points reach no GC allocation), and writes, compiles and
+        links the program.
 
     translate(program, config=None)
         The same pipeline from a script, without the command line.
@@ -21,7 +23,8 @@ import time
 from elyz.rlib_kernel.backend import options
 from elyz.rlib_kernel.backend.build import compile_and_link
 from elyz.rlib_kernel.backend.builder import FreestandingBuilder
-from elyz.rlib_kernel.backend.checks import FreestandingError, check_graphs
+from elyz.rlib_kernel.backend.checks import (FreestandingError, check_allocation_free,
+                                             check_graphs)
 
 
 def _mark_entry_points(program):
@@ -71,6 +74,14 @@ def install(driver, program):
         driver.log.info("freestanding checks passed")
     wrap('rtype_lltype', rtype)
 
+    old_stackcheck = tasks['stackcheckinsertion_lltype'][0]
+
+    def stackcheck():
+        check_allocation_free(driver.translator, program.allocation_free_functions())
+        driver.log.info("allocation-free entry points checked")
+        return old_stackcheck()
+    wrap('stackcheckinsertion_lltype', stackcheck)
+
     def database():
         driver.translator.frozen = True
         builder = FreestandingBuilder(driver.translator, program, driver.config)
@@ -117,6 +128,7 @@ def translate(program, config=None):
     t.buildrtyper().specialize(dont_simplify_again=True)
     check_graphs(t, program.provided_symbols)
     backend_optimizations(t)
+    check_allocation_free(t, program.allocation_free_functions())
     insert_ll_stackcheck(t)
     t.frozen = True
     builder = FreestandingBuilder(t, program, config)

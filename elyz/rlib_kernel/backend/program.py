@@ -1,8 +1,10 @@
 """Description of a freestanding program for the backend.
 
-    EntryPoint(function, argtypes, c_name)
+    EntryPoint(function, argtypes, c_name, allocation_free=False)
         an RPython function exported to C under the fixed name c_name
-        (argtypes: a list of Python types the annotator understands).
+        (argtypes: a list of Python types the annotator understands);
+        allocation_free: the translation fails if anything it reaches
+        makes a GC allocation (interrupt handlers, the allocator itself).
 
     Toolchain(cc, ld, cflags, ldflags, objcopy)
         the cross tools and flags for one architecture.
@@ -32,10 +34,11 @@ COMMON_RUNTIME_SYMBOLS = (
 
 
 class EntryPoint(object):
-    def __init__(self, function, argtypes, c_name):
+    def __init__(self, function, argtypes, c_name, allocation_free=False):
         self.function = function
         self.argtypes = list(argtypes)
         self.c_name = c_name
+        self.allocation_free = allocation_free
 
 
 class Toolchain(object):
@@ -75,3 +78,6 @@ class FreestandingProgram(object):
     @property
     def obj_dir(self):
         return os.path.join(self.build_dir, 'obj')
+
+    def allocation_free_functions(self):
+        return [ep.function for ep in self.entry_points if ep.allocation_free]
