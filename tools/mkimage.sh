@@ -29,7 +29,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
 mkdir -p "$root/boot"
-cp "$kernel" "$root/boot/elyz.elf"
+# Bootloaders need only the loadable segments: without the debug sections
+# (gdb reads them from the build tree) the file is ~5x smaller, which matters
+# to Limine under UEFI: it reads the whole file into memory below 4 GiB
+# before placing the image, and with QEMU's 128 MiB that was one allocation
+# too many (Limine 8.2: "High memory allocator: Out of memory").
+if command -v objcopy >/dev/null 2>&1; then
+    objcopy --strip-debug "$kernel" "$root/boot/elyz.elf"
+else
+    cp "$kernel" "$root/boot/elyz.elf"
+fi
 
 # Limine's BIOS boot sectors into an image (quiet unless it fails).
 bios_install() {

@@ -18,7 +18,7 @@ extern char boot_stack_bottom[], boot_stack_top[];
 extern long rpy_kmain(long protocol, long info, long hhdm_offset);
 extern long elyz_limine_request_table_address(void);
 
-/* Kept free of RPython so a fault there still reports: see elyz_fatal. */
+/* The bump arena behind malloc until the kernel heap exists (runtime.c). */
 static char early_heap[ELYZ_EARLY_HEAP_SIZE] __attribute__((aligned(4096)));
 
 /* Set by the kernel from its command line (elyz.exit): panics then leave

@@ -10,6 +10,6 @@
 #define ELYZ_BOOT_STACK_SIZE    (64 * 1024)
 /* Virtual base of the early direct map the 32-bit paths build. */
 #define ELYZ_EARLY_HHDM         0xffff800000000000
-#define ELYZ_EARLY_HEAP_SIZE    (8 * 1024 * 1024)
+#define ELYZ_EARLY_HEAP_SIZE    (1024 * 1024)   /* GC allocations before the heap: ~200 bytes today */
 
 #endif
