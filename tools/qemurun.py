@@ -4,6 +4,7 @@
     boot(image=..., uefi=True|False, as_disk=False)   ISO/HDD via firmware
         -> BootResult(log, status, seconds, timed_out, marker_seconds)
 
+QEMU_FLAGS from the environment is appended to every command line.
 Stops when `until` (a string) appears in the log (QEMU is then killed),
 when QEMU exits, or after `timeout` seconds.  QEMU's exit status with
 isa-debug-exit is (code << 1) | 1.
@@ -19,6 +20,7 @@ from __future__ import print_function
 
 import os
 import re
+import shlex
 import subprocess
 import time
 import select
@@ -92,13 +94,63 @@ def qemu_command(kernel=None, image=None, uefi=False, as_disk=False, cmdline='',
             cmd += ['-cdrom', image, '-boot', 'd']
         cmd += ['-vga', 'std']
     cmd += list(extra)
+    # QEMU_FLAGS (make's variable, exported) goes last: a later -m wins.
+    cmd += shlex.split(os.environ.get('QEMU_FLAGS', ''))
     return cmd
 
 
+def read_ppm(path):
+    """Returns (width, height, rgb bytes) of a binary PPM (QEMU's screendump)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    fields = []
+    pos = 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    assert fields[0] == b'P6', 'not a binary PPM'
+    width, height = int(fields[1]), int(fields[2])
+    return width, height, data[pos + 1:pos + 1 + width * height * 3]
+
+
+def _screendump(monitor_path, ppm_path, seconds=10.0):
+    """Asks QEMU's monitor for a screendump; returns True once the file is complete."""
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(monitor_path)
+    sock.settimeout(seconds)
+    sock.sendall(('screendump %s\n' % ppm_path).encode('ascii'))
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if os.path.exists(ppm_path):
+            try:
+                width, height, rgb = read_ppm(ppm_path)
+                if len(rgb) == width * height * 3:
+                    sock.close()
+                    return True
+            except (AssertionError, ValueError, IndexError):
+                pass
+        time.sleep(0.1)
+    sock.close()
+    return False
+
+
 def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory='128M',
-         until=None, timeout=30.0, icount=False, extra=(), cpu='qemu64'):
-    """Boots and returns a BootResult (never raises on a kernel failure)."""
+         until=None, timeout=30.0, icount=False, extra=(), cpu='qemu64', screendump=None):
+    """Boots and returns a BootResult (never raises on a kernel failure).
+    With screendump=path (needs `until`), the screen is saved there as a PPM
+    once the marker appears, before QEMU is stopped."""
     vars_copy = None
+    monitor_path = None
+    if screendump:
+        import tempfile
+        monitor_path = tempfile.mktemp(suffix='.monitor')
+        extra = list(extra) + ['-monitor', 'unix:%s,server,nowait' % monitor_path]
     if uefi:
         import tempfile
         fd, vars_copy = tempfile.mkstemp(suffix='.fd')
@@ -130,6 +182,8 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
                     text = b''.join(chunks).decode('latin-1')
                     if until in text:
                         marker_seconds = time.time() - start
+                        if screendump:
+                            _screendump(monitor_path, screendump)
                         break
             elif proc.poll() is not None:
                 break
@@ -141,5 +195,7 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
             chunks.append(rest)
         if vars_copy:
             os.remove(vars_copy)
+        if monitor_path and os.path.exists(monitor_path):
+            os.remove(monitor_path)
     log = strip_terminal_control(b''.join(chunks).decode('latin-1'))
     return BootResult(log, proc.returncode, time.time() - start, timed_out, marker_seconds)

@@ -15,31 +15,14 @@ from tools import qemurun
 SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed$', re.M)
 
 
-def split_memory(flags):
-    """Returns (memory, other flags): a -m in QEMU_FLAGS replaces the default."""
-    memory = '256M'
-    rest = []
-    i = 0
-    while i < len(flags):
-        if flags[i] == '-m' and i + 1 < len(flags):
-            memory = flags[i + 1]
-            i += 2
-            continue
-        rest.append(flags[i])
-        i += 1
-    return memory, rest
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--kernel', required=True)
     parser.add_argument('--timeout', type=float, default=120.0)
-    parser.add_argument('qemu_flags', nargs='*')
     args = parser.parse_args()
-    flags = ' '.join(args.qemu_flags).split()
-    memory, extra = split_memory(flags)
-    result = qemurun.boot(kernel=args.kernel, cmdline='elyz.selftest elyz.exit', memory=memory,
-                          extra=extra, timeout=args.timeout)
+    # QEMU_FLAGS (e.g. "-m 64M") reaches QEMU through qemurun.
+    result = qemurun.boot(kernel=args.kernel, cmdline='elyz.selftest elyz.exit', memory='256M',
+                          timeout=args.timeout)
     print(result.log.rstrip())
     match = SUMMARY.search(result.log)
     if match is None:

@@ -6,6 +6,7 @@ framebuffer console (display.py) ->
 interrupts -> self-tests (when the command line says elyz.selftest) -> idle.  Kernel command line words:
     elyz.selftest    run the built-in self-tests, print the summary
     elyz.bench       run the micro-benchmarks (tools/bench.py, under -icount)
+    elyz.panic       panic once the rest is done (shows the panic path)
     elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
 """
 
@@ -57,6 +58,8 @@ def kmain(protocol, info_address, hhdm_offset):
         failed = selftest.run_all()
     if boot_info.cmdline_has('elyz.bench'):
         bench.run_all()
+    if boot_info.cmdline_has('elyz.panic'):
+        panic.panic('requested on the command line (elyz.panic)')
     if qemu.exit_requested():
         if failed:
             qemu.exit(qemu.EXIT_FAILURE)

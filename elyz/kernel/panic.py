@@ -2,7 +2,7 @@
 
     panic(msg)       logs "PANIC: msg" to every sink, paints the panic
                      screen when a console exists, prints the RPython
-                     traceback buffer, and halts (or leaves QEMU with
+                     traceback buffer on COM1, and halts (or leaves QEMU with
                      status 3 when the command line said elyz.exit).
     set_panic_screen(painter)   painter: a PanicScreen subclass
 Never returns (untranslated: raises cpu.Halted after recording the panic).
@@ -48,10 +48,10 @@ def panic(msg):
         _state.in_panic = True
         _state.last_message = msg
         log.line(log.PANIC, msg)
-        _print_traceback()
         screen = _state.screen
         if screen is not None:
             screen.paint_panic(msg)
+        _print_traceback()           # after painting: its first line says the screen is done
         if qemu.exit_requested():
             qemu.exit(qemu.EXIT_PANIC)
     cpu.halt_forever()

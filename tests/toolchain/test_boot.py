@@ -95,3 +95,29 @@ def test_limine_hdd_boots_under_bios(kernel_elf, tmpdir):
     make_image('hdd', kernel_elf, hdd, 'elyz.exit', limine=True)
     result = qemurun.boot(image=str(hdd), uefi=False, as_disk=True, timeout=60)
     assert_booted(result, 'limine')
+
+
+def test_a_panic_reports_on_serial_and_leaves_qemu_with_the_panic_status(kernel_elf):
+    result = qemurun.boot(kernel=kernel_elf, cmdline='elyz.panic elyz.exit', timeout=30)
+    assert 'PANIC: requested on the command line (elyz.panic)' in result.log, result.tail()
+    assert 'RPython traceback:' in result.log, result.tail()
+    assert result.status == qemurun.STATUS_PANIC, result.tail()
+
+
+def test_a_panic_with_a_framebuffer_paints_the_panic_screen(kernel_elf, tmpdir):
+    iso = tmpdir.join('panic.iso')
+    make_image('iso', kernel_elf, iso, 'elyz.panic', limine=False)
+    shot = str(tmpdir.join('panic.ppm'))
+    # The panic screen is painted between the PANIC line and the traceback.
+    result = qemurun.boot(image=str(iso), timeout=60, until='RPython traceback:',
+                          screendump=shot)
+    assert re.search(r'^console: \d+x\d+ characters', result.log, re.M), result.tail()
+    assert 'PANIC: requested on the command line' in result.log, result.tail()
+    width, height, rgb = qemurun.read_ppm(shot)
+    red = 0
+    for offset in range(0, len(rgb), 3 * 97):          # a sample of the pixels
+        r, g, b = bytearray(rgb[offset:offset + 3])
+        if r > 128 and g < 64 and b < 64:
+            red += 1
+    samples = len(rgb) // (3 * 97)
+    assert red > samples // 2, 'the screen is not mostly red (%d of %d samples)' % (red, samples)
