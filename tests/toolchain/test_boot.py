@@ -64,6 +64,15 @@ def test_grub_hdd_boots_under_uefi(kernel_elf, tmpdir):
     assert_booted(result, 'multiboot2')
 
 
+def test_grub_hdd_is_gpt_with_an_esp_and_boots_under_bios(kernel_elf, tmpdir):
+    hdd = tmpdir.join('grub-bios.hdd')
+    make_image('hdd', kernel_elf, hdd, 'elyz.exit', limine=False)
+    table = subprocess.check_output(['sfdisk', '-l', str(hdd)]).decode('utf-8')
+    assert 'Disklabel type: gpt' in table and 'EFI System' in table, table
+    result = qemurun.boot(image=str(hdd), uefi=False, as_disk=True, timeout=60)
+    assert_booted(result, 'multiboot2')
+
+
 @needs_limine
 def test_limine_iso_boots_under_bios(kernel_elf, tmpdir):
     iso = tmpdir.join('limine.iso')
