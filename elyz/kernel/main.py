@@ -1,9 +1,12 @@
 """kmain: from boot information to a running kernel.
 
-Order: serial log -> boot info (any protocol) -> banner -> memory and
-framebuffer summary -> PMM, kernel page tables, heap (memory.py) ->
-framebuffer console (display.py) ->
-interrupts -> self-tests (when the command line says elyz.selftest) -> idle.  Kernel command line words:
+Order: serial log -> boot info (any protocol) -> banner -> trap tables
+(exceptions now dump registers and panic) -> memory and framebuffer
+summary -> PMM, kernel page tables, heap (memory.py) -> framebuffer console
+(display.py) -> APIC timer and interrupts on -> self-tests (when the
+command line says elyz.selftest) -> idle.
+
+Kernel command line words:
     elyz.selftest    run the built-in self-tests, print the summary
     elyz.bench       run the micro-benchmarks (tools/bench.py, under -icount)
     elyz.panic       panic once the rest is done (shows the panic path)
@@ -23,6 +26,7 @@ ARCH_NAME = 'x86_64'
 
 
 def print_banner(info):
+    """Prints the first kernel line: Elyz <version> (<arch>, boot: <protocol>)."""
     log.begin(log.INFO)
     log.put('Elyz ')
     log.put(version.VERSION)
@@ -48,6 +52,7 @@ def kmain(protocol, info_address, hhdm_offset):
         log.put(boot.error_name(status))
         log.end()
         panic.panic('no usable boot information')
+    traps.install_trap_tables()
     boot.log_summary(boot_info)
     if memory.init_memory(boot_info) < 0:
         panic.panic('memory bring-up failed')

@@ -110,14 +110,25 @@ def reset_for_tests():
 
 # ------------------------------------------------------------------ set-up
 
-def init_interrupts():
-    """Sets up traps, the PICs, the APIC timer and enables interrupts;
-    returns nothing.  Never fails: without an APIC, with its register page
-    unmapped (probed first), or without a PIT it warns and the clock stays
-    stopped (interrupts are still enabled)."""
+def install_trap_tables():
+    """Loads the GDT, TSS and IDT and masks the legacy PICs, with interrupts
+    still off; returns nothing.  From here on a CPU exception prints a
+    register dump and panics instead of resetting the machine, so kmain
+    calls it as early as it can."""
+    if _state.tables_loaded:
+        return
     arch_traps.init_traps()
     _state.tables_loaded = True
     pic.remap_and_mask()
+
+
+def init_interrupts():
+    """Installs the trap tables (if install_trap_tables has not), starts the
+    APIC timer and enables interrupts; returns nothing.  Never fails:
+    without an APIC, with its register page unmapped (probed first), or
+    without a PIT it warns and the clock stays stopped (interrupts are
+    still enabled)."""
+    install_trap_tables()
     status = _check_apic_mapped()
     if status == 0:
         status = apic.init()
