@@ -9,6 +9,8 @@
     heap.churn_back_to_baseline     interleaved allocations of many sizes,
                                     contents intact, bytes in use back to the
                                     start
+    runtime.memmove_overlap         the C runtime's memmove (rawmem.copy) in
+                                    both overlapping directions, odd sizes
     console.scroll                  a scratch console in RAM: a marked row
                                     moves up one text row per scroll, the
                                     bottom row is cleared
@@ -152,6 +154,45 @@ def test_heap_churn():
     if kheap.bytes_in_use != baseline:
         return 'bytes in use not back to the baseline'
     return None
+
+
+MEMMOVE_BUFFER = 512
+MEMMOVE_SIZES = [1, 7, 8, 9, 100, 301]
+
+
+def _fill_bytes(addr, n):
+    for i in range(n):
+        rawmem.store_u8(addr + i, (i * 7 + 1) & 0xFF)
+
+
+def _moved_correctly(buffer, dst_offset, src_offset, n):
+    """Returns True when bytes [dst_offset, dst_offset+n) of buffer hold the
+    pattern _fill_bytes wrote at [src_offset, src_offset+n)."""
+    for i in range(n):
+        if rawmem.load_u8(buffer + dst_offset + i) != ((src_offset + i) * 7 + 1) & 0xFF:
+            return False
+    return True
+
+
+@selftest.selftest('runtime.memmove_overlap')
+def test_memmove_overlap():
+    buffer = heap.kernel_heap.malloc(MEMMOVE_BUFFER)
+    if buffer == 0:
+        return 'no memory for the test buffer'
+    result = None
+    for n in MEMMOVE_SIZES:
+        _fill_bytes(buffer, MEMMOVE_BUFFER)
+        rawmem.copy(buffer + 3, buffer, n)               # forwards overlap: copy backwards
+        if not _moved_correctly(buffer, 3, 0, n):
+            result = 'memmove to a higher overlapping address corrupted the data'
+            break
+        _fill_bytes(buffer, MEMMOVE_BUFFER)
+        rawmem.copy(buffer, buffer + 5, n)               # backwards overlap
+        if not _moved_correctly(buffer, 0, 5, n):
+            result = 'memmove to a lower overlapping address corrupted the data'
+            break
+    heap.kernel_heap.free(buffer)
+    return result
 
 
 SCRATCH_WIDTH = 320

@@ -40,6 +40,7 @@ def print_banner(info):
 
 def kmain(protocol, info_address, hhdm_offset):
     """Runs the kernel; returns only in tests (untranslated halts raise)."""
+    bench.note_kmain()
     COM1.init()
     log.attach(COM1)
     status = boot.read_boot_info(protocol, info_address, hhdm_offset, boot_info)

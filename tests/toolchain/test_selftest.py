@@ -11,7 +11,7 @@ from tools import qemurun
 
 SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed$', re.M)
 EXPECTED_TESTS = ('pmm.alloc_every_free_frame', 'paging.map_translate_unmap',
-                  'heap.churn_back_to_baseline', 'console.scroll',
+                  'heap.churn_back_to_baseline', 'runtime.memmove_overlap', 'console.scroll',
                   'interrupts.page_fault_caught', 'interrupts.breakpoint_returns',
                   'interrupts.timer_ticks_advance', 'interrupts.timer_rate')
 

@@ -17,7 +17,9 @@
 
 int errno;
 
-void *memcpy(void *dst, const void *src, size_t n)
+/* memcpy, memmove and memset are weak: an architecture may provide faster
+   ones (arch/x86_64/string.c uses rep movs/stos). */
+__attribute__((weak)) void *memcpy(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
@@ -28,7 +30,7 @@ void *memcpy(void *dst, const void *src, size_t n)
     return dst;
 }
 
-void *memmove(void *dst, const void *src, size_t n)
+__attribute__((weak)) void *memmove(void *dst, const void *src, size_t n)
 {
     unsigned char *d = dst;
     const unsigned char *s = src;
@@ -42,7 +44,7 @@ void *memmove(void *dst, const void *src, size_t n)
     return dst;
 }
 
-void *memset(void *dst, int c, size_t n)
+__attribute__((weak)) void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
     uint64_t pattern = (unsigned char)c * 0x0101010101010101ULL;
