@@ -152,6 +152,7 @@ class BootInfo(object):
         return False
 
     def protocol_name(self):
+        """Returns "limine", "multiboot2", "pvh" or "none"."""
         return PROTOCOL_NAMES[self.protocol]
 
 

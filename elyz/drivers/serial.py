@@ -45,6 +45,7 @@ class SerialPort(LogSink):
         return True
 
     def put_byte(self, value):
+        """Sends one byte, waiting (bounded) for the transmitter; drops it without a UART."""
         if not self.present:
             return
         spins = 0
@@ -55,6 +56,7 @@ class SerialPort(LogSink):
         ports.outb(self.base + REG_DATA, value)
 
     def put_char(self, c):
+        """Sends c, with CR before LF for terminals."""
         if c == '\n':
             self.put_byte(ord('\r'))
         self.put_byte(ord(c))

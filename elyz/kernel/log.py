@@ -33,6 +33,7 @@ class LogSink(object):
     """Something that shows log characters; subclasses override put_char."""
 
     def put_char(self, c):
+        """Shows one character; the base class drops it."""
         pass
 
 
@@ -94,17 +95,20 @@ def replay(sink):
 
 
 def detach(sink):
+    """Removes sink (if attached); returns nothing."""
     for i in range(MAX_SINKS):
         if _state.sinks[i] is sink:
             _state.sinks[i] = None
 
 
 def detach_all():
+    """Removes every sink; returns nothing."""
     for i in range(MAX_SINKS):
         _state.sinks[i] = None
 
 
 def set_min_level(level):
+    """Drops lines below level from now on; returns nothing."""
     _state.min_level = level
 
 
@@ -129,6 +133,7 @@ def _emit(c):
 
 
 def put_char(c):
+    """Writes one character to the current line."""
     _emit(c)
 
 
@@ -187,30 +192,36 @@ def end():
 
 
 def line(level, msg):
+    """Writes msg as one whole line at level."""
     begin(level)
     put(msg)
     end()
 
 
 def raw_line(msg):
+    """Writes msg as one line with no level prefix (the banner)."""
     _state.level = INFO
     put(msg)
     end()
 
 
 def debug(msg):
+    """Writes msg as a debug line."""
     line(DEBUG, msg)
 
 
 def info(msg):
+    """Writes msg as an info line (no prefix)."""
     line(INFO, msg)
 
 
 def warn(msg):
+    """Writes msg as a "warning: " line."""
     line(WARN, msg)
 
 
 def error(msg):
+    """Writes msg as an "error: " line."""
     line(ERROR, msg)
 
 

@@ -20,6 +20,7 @@ class PanicScreen(object):
     """Something that can show a panic message; see elyz.console."""
 
     def paint_panic(self, msg):
+        """Shows msg as a panic; the base class shows nothing."""
         pass
 
 
@@ -38,6 +39,7 @@ _print_traceback = rffi.llexternal('pypy_debug_traceback_print', [], lltype.Void
 
 
 def set_panic_screen(screen):
+    """Makes panic() paint on screen (a PanicScreen); returns nothing."""
     _state.screen = screen
 
 
@@ -59,6 +61,7 @@ def panic(msg):
 
 
 def reset_for_tests():
+    """Untranslated only: forgets the screen and the panic state."""
     _state.screen = None
     _state.in_panic = False
     _state.last_message = None

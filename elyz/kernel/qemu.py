@@ -24,13 +24,16 @@ _state = _QemuState()
 
 
 def request_exit(flag):
+    """Records whether to leave QEMU when done (and on a C-level fatal error)."""
     _state.exit_requested = flag
     cpu.set_exit_on_panic(1 if flag else 0)
 
 
 def exit_requested():
+    """Returns True when the command line asked to leave QEMU."""
     return _state.exit_requested
 
 
 def exit(code):
+    """Asks QEMU to exit with status (code << 1) | 1; returns only without the device."""
     ports.outl(DEBUG_EXIT_PORT, code)

@@ -16,6 +16,7 @@ _tests = []
 
 
 def register(name, function):
+    """Adds a self-test; run_all runs them in registration order."""
     _tests.append((name, function))
 
 

@@ -48,6 +48,7 @@ DEVICE_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL 
 
 class KernelTlb(paging.TlbInvalidator):
     def invalidate(self, virt):
+        """Drops the TLB entry of virt on this CPU."""
         cpu.invlpg(virt)
 
 
@@ -64,6 +65,7 @@ tlb = KernelTlb()
 
 
 def kernel_pml4():
+    """Returns the physical address of the active kernel PML4, 0 before activate()."""
     return _space.pml4
 
 
@@ -194,6 +196,7 @@ def map_device(phys, size):
 
 
 def reset_for_tests():
+    """Untranslated only: forgets the kernel space."""
     _space.pml4 = 0
     _space.alloc = None
     _space.hhdm_offset = 0
