@@ -47,6 +47,8 @@ API:
     base_revision_supported(tag)     True when Limine accepted our revision
 """
 
+from rpython.rlib.unroll import unrolling_iterable
+
 from elyz.boot import errors, memmap
 from elyz.boot.bootinfo import (MAX_CMDLINE, MAX_MODULES, MAX_NAME,
                                 MEM_RESERVED, PROTOCOL_LIMINE)
@@ -104,16 +106,6 @@ COMMON_MAGIC_0 = to_word(COMMON_MAGIC[0])
 COMMON_MAGIC_1 = to_word(COMMON_MAGIC[1])
 BASE_REVISION_MAGIC_0 = to_word(BASE_REVISION_MAGIC[0])
 BASE_REVISION_MAGIC_1 = to_word(BASE_REVISION_MAGIC[1])
-HHDM_ID = _request_id('HHDM')
-MEMMAP_ID = _request_id('MEMMAP')
-FRAMEBUFFER_ID = _request_id('FRAMEBUFFER')
-EXECUTABLE_ADDRESS_ID = _request_id('EXECUTABLE_ADDRESS')
-MODULE_ID = _request_id('MODULE')
-RSDP_ID = _request_id('RSDP')
-STACK_SIZE_ID = _request_id('STACK_SIZE')
-BOOTLOADER_INFO_ID = _request_id('BOOTLOADER_INFO')
-EXECUTABLE_CMDLINE_ID = _request_id('EXECUTABLE_CMDLINE')
-EXECUTABLE_FILE_ID = _request_id('EXECUTABLE_FILE')
 
 # Request and response layout (byte offsets).
 REQUEST_REVISION = 32
@@ -142,10 +134,26 @@ SLOT_EXECUTABLE_CMDLINE = 9
 SLOT_EXECUTABLE_FILE = 10
 TABLE_SLOTS = 11
 
+# The requests after the base revision tag: the LimineRequests field that
+# holds the request's address, its slot in the table, its id.
+_REQUESTS = unrolling_iterable([
+    ('hhdm', SLOT_HHDM, _request_id('HHDM')),
+    ('memmap', SLOT_MEMMAP, _request_id('MEMMAP')),
+    ('framebuffer', SLOT_FRAMEBUFFER, _request_id('FRAMEBUFFER')),
+    ('executable_address', SLOT_EXECUTABLE_ADDRESS, _request_id('EXECUTABLE_ADDRESS')),
+    ('module', SLOT_MODULE, _request_id('MODULE')),
+    ('rsdp', SLOT_RSDP, _request_id('RSDP')),
+    ('stack_size', SLOT_STACK_SIZE, _request_id('STACK_SIZE')),
+    ('bootloader_info', SLOT_BOOTLOADER_INFO, _request_id('BOOTLOADER_INFO')),
+    ('executable_cmdline', SLOT_EXECUTABLE_CMDLINE, _request_id('EXECUTABLE_CMDLINE')),
+    ('executable_file', SLOT_EXECUTABLE_FILE, _request_id('EXECUTABLE_FILE')),
+])
+
 
 class LimineRequests(object):
-    """Virtual addresses of the kernel's request structures; 0 for a
-    request the kernel does not make."""
+    """Virtual addresses of the kernel's request structures: base_revision
+    (the tag) and one field per entry of _REQUESTS; 0 for a request the
+    kernel does not make."""
 
     def __init__(self):
         self.clear()
@@ -153,16 +161,8 @@ class LimineRequests(object):
     def clear(self):
         """Sets every address to 0 (nothing requested); returns nothing."""
         self.base_revision = 0
-        self.hhdm = 0
-        self.memmap = 0
-        self.framebuffer = 0
-        self.executable_address = 0
-        self.module = 0
-        self.rsdp = 0
-        self.stack_size = 0
-        self.bootloader_info = 0
-        self.executable_cmdline = 0
-        self.executable_file = 0
+        for field, slot, request_id in _REQUESTS:
+            setattr(self, field, 0)
 
 
 _requests = LimineRequests()       # the kernel's, filled by parse_limine_table
@@ -179,16 +179,8 @@ def read_request_table(table, requests):
         return errors.E_BAD_REQUEST
     slots = table + 8
     requests.base_revision = rawmem.load_u64(slots + 8 * SLOT_BASE_REVISION)
-    requests.hhdm = rawmem.load_u64(slots + 8 * SLOT_HHDM)
-    requests.memmap = rawmem.load_u64(slots + 8 * SLOT_MEMMAP)
-    requests.framebuffer = rawmem.load_u64(slots + 8 * SLOT_FRAMEBUFFER)
-    requests.executable_address = rawmem.load_u64(slots + 8 * SLOT_EXECUTABLE_ADDRESS)
-    requests.module = rawmem.load_u64(slots + 8 * SLOT_MODULE)
-    requests.rsdp = rawmem.load_u64(slots + 8 * SLOT_RSDP)
-    requests.stack_size = rawmem.load_u64(slots + 8 * SLOT_STACK_SIZE)
-    requests.bootloader_info = rawmem.load_u64(slots + 8 * SLOT_BOOTLOADER_INFO)
-    requests.executable_cmdline = rawmem.load_u64(slots + 8 * SLOT_EXECUTABLE_CMDLINE)
-    requests.executable_file = rawmem.load_u64(slots + 8 * SLOT_EXECUTABLE_FILE)
+    for field, slot, request_id in _REQUESTS:
+        setattr(requests, field, rawmem.load_u64(slots + 8 * slot))
     return errors.OK
 
 
@@ -224,31 +216,10 @@ def parse_limine(requests, info):
         return status
     if not base_revision_supported(requests.base_revision):
         return errors.E_BAD_VERSION
-    status = _read_hhdm(requests.hhdm, info)
-    if status != errors.OK:
-        return status
-    status = _read_memmap(requests.memmap, info)
-    if status != errors.OK:
-        return status
-    status = _read_framebuffer(requests.framebuffer, info)
-    if status != errors.OK:
-        return status
-    status = _read_executable_address(requests.executable_address, info)
-    if status != errors.OK:
-        return status
-    status = _read_modules(requests.module, info)
-    if status != errors.OK:
-        return status
-    status = _read_rsdp(requests.rsdp, info)
-    if status != errors.OK:
-        return status
-    _read_stack_size(requests.stack_size, info)
-    status = _read_bootloader_info(requests.bootloader_info, info)
-    if status != errors.OK:
-        return status
-    status = _read_cmdline(requests.executable_cmdline, requests.executable_file, info)
-    if status != errors.OK:
-        return status
+    for read in _READERS:          # listed at the end of the module
+        status = read(requests, info)
+        if status != errors.OK:
+            return status
     memmap.normalise(info)
     return errors.OK
 
@@ -281,17 +252,9 @@ def _check_requests(requests):
     tag = requests.base_revision
     if tag == 0 or rawmem.load_u64(tag) != BASE_REVISION_MAGIC_0:
         return errors.E_BAD_REQUEST
-    if not (_optional_request_ok(requests.hhdm, HHDM_ID)
-            and _optional_request_ok(requests.memmap, MEMMAP_ID)
-            and _optional_request_ok(requests.framebuffer, FRAMEBUFFER_ID)
-            and _optional_request_ok(requests.executable_address, EXECUTABLE_ADDRESS_ID)
-            and _optional_request_ok(requests.module, MODULE_ID)
-            and _optional_request_ok(requests.rsdp, RSDP_ID)
-            and _optional_request_ok(requests.stack_size, STACK_SIZE_ID)
-            and _optional_request_ok(requests.bootloader_info, BOOTLOADER_INFO_ID)
-            and _optional_request_ok(requests.executable_cmdline, EXECUTABLE_CMDLINE_ID)
-            and _optional_request_ok(requests.executable_file, EXECUTABLE_FILE_ID)):
-        return errors.E_BAD_REQUEST
+    for field, slot, request_id in _REQUESTS:
+        if not _optional_request_ok(getattr(requests, field), request_id):
+            return errors.E_BAD_REQUEST
     return errors.OK
 
 
@@ -303,10 +266,10 @@ def _response(request):
     return rawmem.load_u64(request + REQUEST_RESPONSE)
 
 
-def _read_hhdm(request, info):
+def _read_hhdm(requests, info):
     """Sets info.hhdm_offset.  Returns E_NO_HHDM without an answer,
     E_BAD_ADDRESS for a response outside the higher half."""
-    response = _response(request)
+    response = _response(requests.hhdm)
     if response == 0:
         return errors.E_NO_HHDM
     if not _higher_half(response):
@@ -315,11 +278,11 @@ def _read_hhdm(request, info):
     return errors.OK
 
 
-def _read_memmap(request, info):
+def _read_memmap(requests, info):
     """Copies the memory map.  Returns E_NO_MEMORY_MAP without an answer or
     with no entries, E_BAD_SIZE for an absurd entry count, E_BAD_ADDRESS
     for a pointer outside the higher half."""
-    response = _response(request)
+    response = _response(requests.memmap)
     if response == 0:
         return errors.E_NO_MEMORY_MAP
     if not _higher_half(response):
@@ -344,11 +307,11 @@ def _read_memmap(request, info):
     return errors.OK
 
 
-def _read_framebuffer(request, info):
+def _read_framebuffer(requests, info):
     """Takes the first framebuffer when it is an RGB one with sane
     dimensions.  Returns E_BAD_ADDRESS for a pointer outside the higher
     half; no framebuffer at all is not an error."""
-    response = _response(request)
+    response = _response(requests.framebuffer)
     if response == 0:
         return errors.OK
     if not _higher_half(response):
@@ -386,10 +349,10 @@ def _read_framebuffer(request, info):
     return errors.OK
 
 
-def _read_executable_address(request, info):
+def _read_executable_address(requests, info):
     """Sets kernel_phys_base / kernel_virt_base.  Returns E_BAD_ADDRESS for
     a response outside the higher half; no answer is not an error."""
-    response = _response(request)
+    response = _response(requests.executable_address)
     if response == 0:
         return errors.OK
     if not _higher_half(response):
@@ -399,11 +362,11 @@ def _read_executable_address(request, info):
     return errors.OK
 
 
-def _read_modules(request, info):
+def _read_modules(requests, info):
     """Records up to MAX_MODULES modules (virtual address and size).
     Returns E_BAD_SIZE for an absurd module count, E_BAD_ADDRESS for a
     pointer outside the higher half; no answer is not an error."""
-    response = _response(request)
+    response = _response(requests.module)
     if response == 0:
         return errors.OK
     if not _higher_half(response):
@@ -427,12 +390,12 @@ def _read_modules(request, info):
     return errors.OK
 
 
-def _read_rsdp(request, info):
+def _read_rsdp(requests, info):
     """Sets info.rsdp to the RSDP's physical address: Limine gives a
     physical address in base revision 3 and an HHDM one otherwise, so a
     higher-half answer has the HHDM offset taken off.  Returns
     E_BAD_ADDRESS for a response outside the higher half."""
-    response = _response(request)
+    response = _response(requests.rsdp)
     if response == 0:
         return errors.OK
     if not _higher_half(response):
@@ -446,19 +409,21 @@ def _read_rsdp(request, info):
     return errors.OK
 
 
-def _read_stack_size(request, info):
+def _read_stack_size(requests, info):
     """Sets info.stack_size: what the stack size request asked for when
-    Limine answered it, else the protocol's 64 KiB minimum.  Cannot fail."""
+    Limine answered it, else the protocol's 64 KiB minimum.  Returns 0."""
+    request = requests.stack_size
     if _response(request) != 0:
         info.stack_size = rawmem.load_u64(request + STACK_SIZE_FIELD)
     else:
         info.stack_size = DEFAULT_STACK_SIZE
+    return errors.OK
 
 
-def _read_bootloader_info(request, info):
+def _read_bootloader_info(requests, info):
     """Copies the bootloader's name.  Returns E_BAD_ADDRESS for a pointer
     outside the higher half; no answer is not an error."""
-    response = _response(request)
+    response = _response(requests.bootloader_info)
     if response == 0:
         return errors.OK
     if not _higher_half(response):
@@ -470,16 +435,16 @@ def _read_bootloader_info(request, info):
     return errors.OK
 
 
-def _read_cmdline(cmdline_request, file_request, info):
+def _read_cmdline(requests, info):
     """Copies the kernel command line from the executable cmdline answer,
     or else from the executable file's string.  Returns E_BAD_ADDRESS for
     a pointer outside the higher half; no answer is not an error."""
-    response = _response(cmdline_request)
+    response = _response(requests.executable_cmdline)
     if response != 0:
         if not _higher_half(response):
             return errors.E_BAD_ADDRESS
         return _copy_cmdline(rawmem.load_u64(response + 8), info)
-    response = _response(file_request)
+    response = _response(requests.executable_file)
     if response != 0:
         if not _higher_half(response):
             return errors.E_BAD_ADDRESS
@@ -499,3 +464,12 @@ def _copy_cmdline(string, info):
         return errors.E_BAD_ADDRESS
     info.set_cmdline_from(string, MAX_CMDLINE)
     return errors.OK
+
+
+# What parse_limine reads, in this order; each reader takes (requests, info)
+# and returns 0 or the error parse_limine stops with.
+_READERS = unrolling_iterable([
+    _read_hhdm, _read_memmap, _read_framebuffer, _read_executable_address,
+    _read_modules, _read_rsdp, _read_stack_size, _read_bootloader_info,
+    _read_cmdline,
+])

@@ -30,6 +30,8 @@ of each row are never written.  Addresses and pixels are Signed words; a
 higher-half address is negative.
 """
 
+from rpython.rlib.objectmodel import specialize
+
 from elyz.rlib_kernel import rawmem
 
 E_OK = 0
@@ -54,6 +56,12 @@ def frame_bytes(width, height, bpp):
     if width <= 0 or height <= 0 or bpp <= 0:
         return 0
     return width * height * ((bpp + BITS_PER_BYTE - 1) // BITS_PER_BYTE)
+
+
+def _clip_span(start, length, limit):
+    """Returns the length of the part of [start, start + length) that lies
+    in [0, limit), which starts at max(start, 0); <= 0 when there is none."""
+    return min(start + length, limit) - max(start, 0)
 
 
 def _channel_fits(size, shift, bpp):
@@ -217,18 +225,12 @@ class Framebuffer(object):
         nothing (an empty or off-screen rectangle draws nothing)."""
         if not self.ready:
             return
-        if x < 0:
-            w += x
-            x = 0
-        if y < 0:
-            h += y
-            y = 0
-        if x + w > self.width:
-            w = self.width - x
-        if y + h > self.height:
-            h = self.height - y
+        w = _clip_span(x, w, self.width)
+        h = _clip_span(y, h, self.height)
         if w <= 0 or h <= 0:
             return
+        x = max(x, 0)
+        y = max(y, 0)
         bpp = self.bytes_per_pixel
         pitch = self.pitch
         row = self.pixel_address(x, y)
@@ -238,21 +240,26 @@ class Framebuffer(object):
             for i in range(h):
                 rawmem.fill(row, byte, nbytes)
                 row += pitch
-            return
-        if bpp == 4:
-            for i in range(h):
-                addr = row
-                for j in range(w):
-                    rawmem.store_u32(addr, pixel)
-                    addr += 4
-                row += pitch
-            return
+        elif bpp == 4:
+            self._fill_pixels(True, row, w, h, pixel)
+        else:
+            self._fill_pixels(False, row, w, h, pixel)
+
+    @specialize.arg(1)
+    def _fill_pixels(self, wide, row, w, h, pixel):
+        """Stores pixel w times in each of h rows from address row; returns
+        nothing.  wide, a constant, says the pixels are 32-bit: they are
+        then stored directly, in a copy compiled for that common case."""
+        bpp = self.bytes_per_pixel
         for i in range(h):
             addr = row
             for j in range(w):
-                self.store_pixel(addr, pixel)
+                if wide:
+                    rawmem.store_u32(addr, pixel)
+                else:
+                    self.store_pixel(addr, pixel)
                 addr += bpp
-            row += pitch
+            row += self.pitch
 
     def copy_rows(self, dst_y, src_y, n_rows):
         """Moves n_rows whole pixel rows from src_y to dst_y (the ranges may
@@ -299,18 +306,12 @@ class Framebuffer(object):
         if (src.width != self.width or src.height != self.height
                 or src.bytes_per_pixel != self.bytes_per_pixel):
             return
-        if x < 0:
-            w += x
-            x = 0
-        if y < 0:
-            h += y
-            y = 0
-        if x + w > self.width:
-            w = self.width - x
-        if y + h > self.height:
-            h = self.height - y
+        w = _clip_span(x, w, self.width)
+        h = _clip_span(y, h, self.height)
         if w <= 0 or h <= 0:
             return
+        x = max(x, 0)
+        y = max(y, 0)
         if (w == self.width and self.pitch == self.row_bytes
                 and src.pitch == src.row_bytes):    # whole packed rows: one memmove
             rawmem.copy(self.pixel_address(0, y), src.pixel_address(0, y), h * self.pitch)

@@ -56,6 +56,8 @@ Virtual addresses are Signed words: upper-half ones are negative, and
 index for both halves.
 """
 
+from rpython.rlib.unroll import unrolling_iterable
+
 from elyz.mm.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
 from elyz.rlib_kernel import rawmem
 
@@ -187,41 +189,38 @@ def flags_valid(flags):
     return True
 
 
+# How each PAGE_* flag is stored in a leaf entry: the flag is set exactly
+# when (entry & mask) == bits.  The two cache modes share the mask PCD|PWT
+# (PAT indexes 1 and 3, see the table above); flags_valid allows one only.
+# Loops over the table are unrolled when translated (no iterator).
+#
+#   flag                    bits               mask
+_FLAG_BITS = unrolling_iterable([
+    (PAGE_WRITE,            PTE_WRITABLE,      PTE_WRITABLE),
+    (PAGE_USER,             PTE_USER,          PTE_USER),
+    (PAGE_NO_EXECUTE,       PTE_NX,            PTE_NX),
+    (PAGE_GLOBAL,           PTE_GLOBAL,        PTE_GLOBAL),
+    (PAGE_WRITE_COMBINING,  PTE_PWT,           PTE_PCD | PTE_PWT),
+    (PAGE_UNCACHED,         PTE_PCD | PTE_PWT, PTE_PCD | PTE_PWT),
+])
+
+
 def pte_bits(flags):
     """Returns the PTE bits (without PTE_PRESENT) for valid PAGE_* flags;
     the result is negative when PAGE_NO_EXECUTE is set (bit 63)."""
-    bits = 0
-    if flags & PAGE_WRITE:
-        bits |= PTE_WRITABLE
-    if flags & PAGE_USER:
-        bits |= PTE_USER
-    if flags & PAGE_NO_EXECUTE:
-        bits |= PTE_NX
-    if flags & PAGE_GLOBAL:
-        bits |= PTE_GLOBAL
-    if flags & PAGE_WRITE_COMBINING:
-        bits |= PTE_PWT
-    if flags & PAGE_UNCACHED:
-        bits |= PTE_PCD | PTE_PWT
-    return bits
+    result = 0
+    for flag, bits, mask in _FLAG_BITS:
+        if flags & flag:
+            result |= bits
+    return result
 
 
 def _flags_of(entry):
     """Returns the PAGE_* flags a leaf entry grants.  Never fails."""
     flags = 0
-    if entry & PTE_WRITABLE:
-        flags |= PAGE_WRITE
-    if entry & PTE_USER:
-        flags |= PAGE_USER
-    if entry & PTE_NX:
-        flags |= PAGE_NO_EXECUTE
-    if entry & PTE_GLOBAL:
-        flags |= PAGE_GLOBAL
-    cache = entry & (PTE_PCD | PTE_PWT)
-    if cache == PTE_PWT:
-        flags |= PAGE_WRITE_COMBINING
-    elif cache == PTE_PCD | PTE_PWT:
-        flags |= PAGE_UNCACHED
+    for flag, bits, mask in _FLAG_BITS:
+        if (entry & mask) == bits:
+            flags |= flag
     return flags
 
 

@@ -6,7 +6,7 @@ import re
 
 from elyz.boot import errors, layout
 from elyz.rlib_kernel.rawmem import to_word
-from tests.boot.rpy import rtype_without_allocation
+from tests.support.rpycheck import rtype_allocation_free
 from tests.conftest import ROOT
 
 ARCH = os.path.join(ROOT, 'arch', 'x86_64')
@@ -61,4 +61,4 @@ def _layout_entry(phys, code):
 
 
 def test_layout_and_errors_are_valid_rpython_and_allocate_nothing():
-    rtype_without_allocation([(_layout_entry, [int, int])])
+    rtype_allocation_free([(_layout_entry, [int, int])], module_prefix='elyz.boot')

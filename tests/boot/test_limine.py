@@ -11,7 +11,7 @@ from elyz.boot.bootinfo import (
 from elyz.boot.limine import parse_limine, parse_limine_table, read_request_table
 from elyz.rlib_kernel.rawmem import to_word
 from tests.boot.images import HHDM, LimineBoot, regions
-from tests.boot.rpy import rtype_without_allocation
+from tests.support.rpycheck import rtype_allocation_free
 from tests.conftest import ROOT
 
 HEADER = os.path.join(ROOT, 'arch', 'x86_64', 'limine_ids.h')
@@ -293,4 +293,4 @@ def _limine_entry(table):
 
 
 def test_limine_parser_is_valid_rpython_and_allocates_nothing():
-    rtype_without_allocation([(_limine_entry, [int])])
+    rtype_allocation_free([(_limine_entry, [int])], module_prefix='elyz.boot')

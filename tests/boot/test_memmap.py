@@ -9,7 +9,7 @@ from elyz.boot.bootinfo import (
     MEM_RESERVED, MEM_USABLE)
 from elyz.rlib_kernel.rawmem import to_word
 from tests.boot.images import regions
-from tests.boot.rpy import rtype_without_allocation
+from tests.support.rpycheck import rtype_allocation_free
 
 USABLE, RESERVED = MEM_USABLE, MEM_RESERVED
 KIB = 1024
@@ -233,4 +233,4 @@ def _memmap_entry(base, length):
 
 
 def test_memmap_is_valid_rpython_and_allocates_nothing():
-    rtype_without_allocation([(_memmap_entry, [int, int])])
+    rtype_allocation_free([(_memmap_entry, [int, int])], module_prefix='elyz.boot')

@@ -9,7 +9,7 @@ from elyz.boot.bootinfo import (
 from elyz.boot.multiboot2 import parse_multiboot2
 from elyz.rlib_kernel.rawmem import to_word
 from tests.boot.images import Machine, Multiboot2Image, regions, rsdp_v1, rsdp_v2
-from tests.boot.rpy import rtype_without_allocation
+from tests.support.rpycheck import rtype_allocation_free
 
 MBI = 0x10000                 # where GRUB puts the MBI in these tests
 HHDM = layout.EARLY_HHDM
@@ -275,4 +275,4 @@ def _multiboot2_entry(info_phys, hhdm_offset):
 
 
 def test_multiboot2_parser_is_valid_rpython_and_allocates_nothing():
-    rtype_without_allocation([(_multiboot2_entry, [int, int])])
+    rtype_allocation_free([(_multiboot2_entry, [int, int])], module_prefix='elyz.boot')

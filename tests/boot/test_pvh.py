@@ -7,7 +7,7 @@ from elyz.boot.bootinfo import (
 from elyz.boot.pvh import parse_pvh
 from elyz.rlib_kernel.rawmem import to_word
 from tests.boot.images import Machine, cstring, pvh_memmap, pvh_modlist, pvh_start_info, regions
-from tests.boot.rpy import rtype_without_allocation
+from tests.support.rpycheck import rtype_allocation_free
 
 HHDM = layout.EARLY_HHDM
 START_INFO = 0x6000           # QEMU's PVH loader puts its tables low
@@ -164,4 +164,4 @@ def _pvh_entry(start_info_phys, hhdm_offset):
 
 
 def test_pvh_parser_is_valid_rpython_and_allocates_nothing():
-    rtype_without_allocation([(_pvh_entry, [int, int])])
+    rtype_allocation_free([(_pvh_entry, [int, int])], module_prefix='elyz.boot')

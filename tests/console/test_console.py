@@ -239,8 +239,8 @@ def test_scrolling_moves_pixels_and_draws_no_glyph(monkeypatch):
     s = Screen()
     s.console.write('one\ntwo\nthree')
     calls = []
-    real = console_mod._draw_glyph_32
-    monkeypatch.setattr(console_mod, '_draw_glyph_32',
+    real = console_mod._draw_glyph
+    monkeypatch.setattr(console_mod, '_draw_glyph',
                         lambda *args: calls.append(args) or real(*args))
     moves = []
     real_copy = rawmem.copy

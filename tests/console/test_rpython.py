@@ -6,7 +6,6 @@ from elyz.console.console import Console, ConsolePanicScreen, CONSOLE, PANIC_SCR
 from elyz.console.framebuffer import Framebuffer
 from elyz.kernel import log, panic
 from tests.support import rpycheck
-from rpython.translator.backendopt.all import backend_optimizations
 
 _FB = Framebuffer()
 _SHADOW = Framebuffer()
@@ -63,26 +62,6 @@ ENTRY_POINTS = [(configure_and_write, [int]), (shadow_and_panic, [int]),
                 (kmain_like, [int]), (framebuffer_ops, [int])]
 
 
-def _graph_of(translator, func):
-    for graph in translator.graphs:
-        if getattr(graph, 'func', None) is func:
-            return graph
-    raise AssertionError('no graph for %s' % func.__name__)
-
-
-def _callees(graph):
-    for block in graph.iterblocks():
-        for op in block.operations:
-            if op.opname == 'direct_call':
-                obj = getattr(op.args[0].value, '_obj', None)
-                callee = getattr(obj, 'graph', None)
-                if callee is not None:
-                    yield callee
-            elif op.opname == 'indirect_call':
-                for callee in op.args[-1].value or ():
-                    yield callee
-
-
 def test_console_modules_are_valid_rpython():
     rpycheck.rtype(ENTRY_POINTS)
 
@@ -90,22 +69,5 @@ def test_console_modules_are_valid_rpython():
 def test_put_char_and_everything_it_calls_allocate_nothing():
     # after the backend optimizations the kernel build also runs (they
     # remove the iterator objects of `for i in range(n)` loops)
-    t = rpycheck.rtype(ENTRY_POINTS)
-    backend_optimizations(t)
-    start = _graph_of(t, Console.put_char.im_func)
-    seen = set()
-    todo = [start]
-    allocations = []
-    while todo:
-        graph = todo.pop()
-        if graph in seen:
-            continue
-        seen.add(graph)
-        for block in graph.iterblocks():
-            for op in block.operations:
-                if op.opname.startswith('malloc'):
-                    allocations.append('%s in %s' % (op, graph.name))
-        todo.extend(_callees(graph))
-    assert len(seen) > 3                     # we really walked the drawing code
-    assert _graph_of(t, console_mod._draw_glyph_32) in seen
-    assert allocations == []
+    t = rpycheck.rtype_allocation_free(ENTRY_POINTS, roots=[Console.put_char.im_func])
+    assert rpycheck.reaches(t, Console.put_char.im_func, console_mod._draw_glyph)

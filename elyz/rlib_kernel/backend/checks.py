@@ -128,7 +128,14 @@ def may_allocate(function):
     return function
 
 
-def _callee_graphs(graph):
+def is_exempt(graph):
+    """Returns True when graph's function is marked with may_allocate."""
+    return getattr(getattr(graph, 'func', None), '_elyz_may_allocate_', False)
+
+
+def callee_graphs(graph):
+    """Yields the graphs graph calls (direct calls, and the known targets of
+    indirect ones)."""
     for block in graph.iterblocks():
         for op in block.operations:
             if op.opname == 'direct_call':
@@ -166,9 +173,8 @@ def allocation_paths(translator, functions):
                         path.append(g.name)
                         g = parents[g]
                     found.append('%s: %s' % (' -> '.join(reversed(path)), op.opname))
-        for callee in _callee_graphs(graph):
-            func = getattr(callee, 'func', None)
-            if getattr(func, '_elyz_may_allocate_', False) or callee in parents:
+        for callee in callee_graphs(graph):
+            if is_exempt(callee) or callee in parents:
                 continue
             parents[callee] = graph
             todo.append(callee)
