@@ -17,9 +17,6 @@ from elyz.mm.errors import error_name
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import image, runtime
 
-KIB = 1024
-
-
 def _fail(step, status):
     log.begin(log.ERROR)
     log.put('memory: ')
@@ -71,6 +68,6 @@ def log_memory_state():
     log.put(' frames; heap: ')
     log.put_int(heap.kernel_heap.bytes_in_use)
     log.put(' bytes in use, early arena ')
-    log.put_int(runtime.early_arena_used() // KIB)
-    log.put(' KiB')
+    log.put_int(runtime.early_arena_used())
+    log.put(' bytes')
     log.end()
