@@ -46,9 +46,6 @@ def init_memory(boot_info):
     log.begin(log.INFO)
     log.put('paging: kernel page tables at ')
     log.put_hex(pml4)
-    log.put(', ')
-    log.put_int(reclaimed)
-    log.put(' bootloader frames reclaimed')
     log.end()
     log_memory_state()
     return 0
