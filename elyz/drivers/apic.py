@@ -30,7 +30,7 @@ Reference: Intel SDM vol. 3, chapter 11 (APIC), tables 11-1 and 11-6.
 
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import pit
-from elyz.mm import errors, kernel_space
+from elyz.mm import kernel_space
 from elyz.rlib_kernel import cpu, mmio
 
 # CPUID leaf 1, EDX bit 9: on-chip APIC.
@@ -109,8 +109,7 @@ def reset_for_tests():
 
 def mmio_address(phys):
     """Returns the virtual address at which the kernel reaches the LAPIC
-    register page at physical address phys, or a negative error code when
-    it cannot be mapped.
+    register page at physical address phys, or 0 when it cannot be mapped.
 
     Once the kernel runs on its own page tables, the page is mapped
     uncached in the direct map (kernel_space.map_device); before that, the
@@ -134,10 +133,7 @@ def register_page():
     base_msr = cpu.read_msr(MSR_APIC_BASE)
     if base_msr & APIC_BASE_X2APIC:
         return 0
-    page = mmio_address(base_msr & APIC_BASE_ADDRESS_MASK)
-    if errors.is_error(page):
-        return 0
-    return page
+    return mmio_address(base_msr & APIC_BASE_ADDRESS_MASK)
 
 
 def read_register(reg):
@@ -167,7 +163,7 @@ def init():
     _state.x2apic = (base_msr & APIC_BASE_X2APIC) != 0
     _state.base_phys = base_msr & APIC_BASE_ADDRESS_MASK
     base = mmio_address(_state.base_phys)
-    if errors.is_error(base) and not _state.x2apic:
+    if base == 0 and not _state.x2apic:
         return E_NOT_MAPPED
     _state.base = base
     write_register(REG_TASK_PRIORITY, TASK_PRIORITY_ACCEPT_ALL)

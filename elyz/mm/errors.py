@@ -41,12 +41,3 @@ def error_name(code):
         return 'E_UNKNOWN'
     return _NAMES[-code]
 
-
-MAX_ERROR = 4096
-
-
-def is_error(value):
-    """Returns True when value, a result that is either an address or an
-    error code, is an error code.  Higher-half addresses are negative words
-    too, but never within MAX_ERROR of zero."""
-    return -MAX_ERROR < value < 0

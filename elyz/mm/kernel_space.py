@@ -18,16 +18,16 @@
     kernel_pml4() -> the active kernel PML4 (0 before activate)
     map_device(phys, size) -> the virtual address of the uncached mapping of
                         [phys, phys+size) in the direct map (already-mapped
-                        pages are re-protected uncached), or an error code
-                        (tell them apart with errors.is_error: the address
-                        is a negative word too).
+                        pages are re-protected uncached), or 0 when it cannot
+                        be mapped (the reason is logged): the address is a
+                        negative word, so errors cannot share it.
     tlb                 the TlbInvalidator that issues invlpg
 """
 
 from elyz.boot import bootinfo
 from elyz.kernel import log
 from elyz.mm import paging
-from elyz.mm.errors import E_INVALID, E_NOT_MAPPED
+from elyz.mm.errors import error_name
 from elyz.rlib_kernel import cpu, image
 
 MSR_EFER = 0xC0000080
@@ -174,10 +174,24 @@ def activate(pml4):
     _space.pml4 = pml4
 
 
+def _device_refused(phys, reason):
+    log.begin(log.ERROR)
+    log.put('kernel space: cannot map device memory at ')
+    log.put_hex(phys)
+    log.put(': ')
+    log.put(reason)
+    log.end()
+    return 0
+
+
 def map_device(phys, size):
-    """Returns the uncached direct-map address of device memory at phys, or an error."""
-    if _space.pml4 == 0 or _space.alloc is None or size <= 0 or phys < 0:
-        return E_INVALID
+    """Returns the uncached direct-map address of device memory at phys, or
+    0 (logged) before activate(), for a bad range, for memory inside a RAM
+    large page, or when page tables cannot be allocated."""
+    if _space.pml4 == 0 or _space.alloc is None:
+        return _device_refused(phys, 'no kernel page tables yet')
+    if size <= 0 or phys < 0:
+        return _device_refused(phys, 'bad range')
     start = _page_down(phys)
     end = _page_up(phys + size)
     page = start
@@ -185,12 +199,12 @@ def map_device(phys, size):
         virt = page + _space.hhdm_offset
         if paging.translate(_space.pml4, virt) >= 0:
             if paging.mapping_size(_space.pml4, virt) != paging.PAGE_SIZE:
-                return E_INVALID            # inside a RAM large page: not a device
+                return _device_refused(phys, 'it lies inside a RAM large page')
             status = paging.protect(_space.pml4, virt, _strip_nx(DEVICE_FLAGS), tlb)
         else:
             status = paging.map(_space.pml4, virt, page, _strip_nx(DEVICE_FLAGS), _space.alloc)
         if status < 0:
-            return status
+            return _device_refused(phys, error_name(status))
         page += paging.PAGE_SIZE
     return phys + _space.hhdm_offset
 
