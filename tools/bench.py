@@ -71,6 +71,10 @@ def build_section():
             f.write('\n# touched by bench\n')
         incremental = run(['make', '-s', 'kernel'], tree)
         print('incremental (touch main.py):    %6.1f s' % incremental)
+        with open(os.path.join(tree, 'arch', 'x86_64', 'boot.c'), 'a') as f:
+            f.write('\n/* touched by bench */\n')
+        relinked = run(['make', '-s', 'kernel'], tree)
+        print('incremental (touch boot.c):     %6.1f s' % relinked)
         elf = os.path.join(tree, 'build', 'x86_64', 'kernel', 'elyz.elf')
         stripped = elf + '.stripped'
         subprocess.check_call(['strip', '-o', stripped, elf])

@@ -141,3 +141,20 @@ def test_allocation_in_an_allocation_free_entry_point_fails_naming_the_path(tmpd
 
 def test_a_may_allocate_function_is_exempt_from_the_allocation_check(tmpdir):
     translate(_program(tmpdir, handler_that_only_panics_with_allocation))
+
+
+def test_relink_rebuilds_from_the_last_translation_without_translating(tmpdir):
+    from elyz.rlib_kernel.backend.build import BuildError, relink
+    program = FreestandingProgram(
+        name='tiny', build_dir=str(tmpdir),
+        entry_points=[EntryPoint(exported_one, [int], 'tiny_one')],
+        toolchain=Toolchain('gcc', 'ld', X86_64_CFLAGS, []), compile_only=True)
+    with pytest.raises(BuildError) as err:
+        relink(program)
+    assert 'translate first' in str(err.value)
+    translate(program)
+    objects = sorted(os.listdir(program.obj_dir))
+    for name in objects:
+        os.remove(os.path.join(program.obj_dir, name))
+    relink(program)
+    assert sorted(os.listdir(program.obj_dir)) == objects

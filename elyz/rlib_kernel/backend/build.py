@@ -6,6 +6,12 @@ is newer than the source, the headers and the flags is not recompiled),
 then links them with the program's linker script into program.output.
 Returns the output path.  Raises BuildError with the compiler's message
 when a step fails, or when a tool is missing (naming the package).
+It records the generated sources and include folders in
+program.build_dir/sources.manifest, so that
+
+`relink(program)` can rebuild the output after a change to C or assembly
+only, without translating again.  Raises BuildError when there is no
+manifest (translate first).
 """
 
 import hashlib
@@ -54,9 +60,43 @@ def _headers_in(dirs):
     return found
 
 
+def _manifest_path(program):
+    return os.path.join(program.build_dir, 'sources.manifest')
+
+
+def _write_manifest(program, c_sources, include_dirs):
+    text = ''.join(['source %s\n' % p for p in c_sources] +
+                   ['include %s\n' % d for d in include_dirs])
+    path = _manifest_path(program)
+    if os.path.exists(path) and open(path).read() == text:
+        return
+    with open(path, 'w') as f:
+        f.write(text)
+
+
+def relink(program):
+    """Compiles what changed and links again from the last translation's
+    generated sources; returns the output path."""
+    path = _manifest_path(program)
+    if not os.path.exists(path):
+        raise BuildError("no %s: translate first (rpython targetelyz.py)" % path)
+    sources = []
+    includes = []
+    for line in open(path).read().splitlines():
+        kind, _, value = line.partition(' ')
+        if kind == 'source':
+            sources.append(value)
+        elif kind == 'include':
+            includes.append(value)
+    return compile_and_link(program, sources, includes)
+
+
 def compile_and_link(program, c_sources, include_dirs=()):
     """Builds program.output from c_sources plus the program's own sources."""
     tc = program.toolchain
+    if not os.path.isdir(program.build_dir):
+        os.makedirs(program.build_dir)
+    _write_manifest(program, c_sources, include_dirs)
     if not os.path.isdir(program.obj_dir):
         os.makedirs(program.obj_dir)
     incs = list(program.include_dirs) + list(include_dirs) + [program.gen_dir, SYSROOT_DIR]
