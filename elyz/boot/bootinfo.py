@@ -21,6 +21,8 @@ filling it allocates nothing.
       cmdline             the kernel command line (see cmdline_str / cmdline_has)
 
     add_memory_region(base, length, type) -> True, or False when the table is full
+    set_framebuffer(address, width, height, pitch, bpp, red_size, red_shift,
+                    green_size, green_shift, blue_size, blue_shift)
     set_cmdline_from(addr, max_len) / cmdline_has(word)
 """
 
@@ -99,6 +101,22 @@ class BootInfo(object):
         self.memmap_type[i] = mem_type
         self.memmap_count = i + 1
         return True
+
+    def set_framebuffer(self, address, width, height, pitch, bpp, red_size, red_shift,
+                        green_size, green_shift, blue_size, blue_shift):
+        """Records a linear RGB framebuffer (address: virtual); returns nothing."""
+        self.fb_present = True
+        self.fb_address = address
+        self.fb_width = width
+        self.fb_height = height
+        self.fb_pitch = pitch
+        self.fb_bpp = bpp
+        self.fb_red_size = red_size
+        self.fb_red_shift = red_shift
+        self.fb_green_size = green_size
+        self.fb_green_shift = green_shift
+        self.fb_blue_size = blue_size
+        self.fb_blue_shift = blue_shift
 
     def add_module(self, base, size):
         """Appends a module; returns False when the table is full."""

@@ -334,18 +334,10 @@ def _read_framebuffer(requests, info):
     if (not _higher_half(address) or width <= 0 or height <= 0 or bpp == 0
             or pitch <= 0):
         return errors.OK
-    info.fb_present = True
-    info.fb_address = address
-    info.fb_width = width
-    info.fb_height = height
-    info.fb_pitch = pitch
-    info.fb_bpp = bpp
-    info.fb_red_size = rawmem.load_u8(fb + 35)
-    info.fb_red_shift = rawmem.load_u8(fb + 36)
-    info.fb_green_size = rawmem.load_u8(fb + 37)
-    info.fb_green_shift = rawmem.load_u8(fb + 38)
-    info.fb_blue_size = rawmem.load_u8(fb + 39)
-    info.fb_blue_shift = rawmem.load_u8(fb + 40)
+    info.set_framebuffer(address, width, height, pitch, bpp,
+                         rawmem.load_u8(fb + 35), rawmem.load_u8(fb + 36),
+                         rawmem.load_u8(fb + 37), rawmem.load_u8(fb + 38),
+                         rawmem.load_u8(fb + 39), rawmem.load_u8(fb + 40))
     return errors.OK
 
 

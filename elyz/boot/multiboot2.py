@@ -243,16 +243,9 @@ def _read_framebuffer(tag, size, hhdm_offset, info):
         return errors.OK
     if not layout.in_early_map(address, pitch * height):
         return errors.OK
-    info.fb_present = True
-    info.fb_address = address + hhdm_offset
-    info.fb_pitch = pitch
-    info.fb_width = width
-    info.fb_height = height
-    info.fb_bpp = bpp
-    info.fb_red_shift = rawmem.load_u8(tag + 32)
-    info.fb_red_size = rawmem.load_u8(tag + 33)
-    info.fb_green_shift = rawmem.load_u8(tag + 34)
-    info.fb_green_size = rawmem.load_u8(tag + 35)
-    info.fb_blue_shift = rawmem.load_u8(tag + 36)
-    info.fb_blue_size = rawmem.load_u8(tag + 37)
+    # The Multiboot2 colour info puts each channel's position before its size.
+    info.set_framebuffer(address + hhdm_offset, width, height, pitch, bpp,
+                         rawmem.load_u8(tag + 33), rawmem.load_u8(tag + 32),
+                         rawmem.load_u8(tag + 35), rawmem.load_u8(tag + 34),
+                         rawmem.load_u8(tag + 37), rawmem.load_u8(tag + 36))
     return errors.OK

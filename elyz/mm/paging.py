@@ -457,6 +457,23 @@ def _check_phys(phys, size):
     return 0
 
 
+def _check_mapping(virt, phys, size, flags):
+    """Returns 0 when [virt, virt+size) may be mapped to [phys, phys+size)
+    with flags; E_INVALID for bad flags, a bad range (see _check_range) or
+    a physical end beyond MAX_PHYS; E_ALIGN for misaligned addresses."""
+    if not flags_valid(flags):
+        return E_INVALID
+    err = _check_range(virt, size)
+    if err:
+        return err
+    err = _check_phys(phys, PAGE_SIZE)
+    if err:
+        return err
+    if size > 0 and phys + (size - 1) > MAX_PHYS:
+        return E_INVALID
+    return 0
+
+
 def _check_range(virt, size):
     """Returns 0 when [virt, virt+size) is a page-aligned range inside one
     canonical half; E_INVALID for a negative or too large size, a
@@ -552,12 +569,7 @@ def map(pml4, virt, phys, flags, alloc):
     or bad flags; E_ALIGN when virt or phys is not page-aligned;
     E_ALREADY_MAPPED when virt is mapped; E_NOMEM when a table cannot be
     allocated (then nothing changed)."""
-    if not flags_valid(flags):
-        return E_INVALID
-    err = _check_virt(virt, PAGE_SIZE)
-    if err:
-        return err
-    err = _check_phys(phys, PAGE_SIZE)
+    err = _check_mapping(virt, phys, PAGE_SIZE, flags)
     if err:
         return err
     leaf = phys | PTE_PRESENT | pte_bits(flags)
@@ -571,16 +583,9 @@ def map_range(pml4, virt, phys, size, flags, alloc):
     arguments (see map; size must be a multiple of PAGE_SIZE and the range
     must stay in one canonical half); E_ALREADY_MAPPED or E_NOMEM from the
     first page that fails, after unmapping what this call had mapped."""
-    if not flags_valid(flags):
-        return E_INVALID
-    err = _check_range(virt, size)
+    err = _check_mapping(virt, phys, size, flags)
     if err:
         return err
-    err = _check_phys(phys, PAGE_SIZE)
-    if err:
-        return err
-    if size > 0 and phys + (size - 1) > MAX_PHYS:
-        return E_INVALID
     bits = PTE_PRESENT | pte_bits(flags)
     large = (flags & PAGE_ALLOW_LARGE) != 0
     offset = 0
