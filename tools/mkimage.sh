@@ -1,29 +1,62 @@
 #!/bin/sh
-# Builds a bootable image of the kernel.
+# Builds a bootable image of the kernel, or says what it would be made with.
 # Usage: tools/mkimage.sh iso|hdd KERNEL_ELF OUTPUT [CMDLINE]
+#        tools/mkimage.sh config [CMDLINE]
 # Uses Limine when LIMINE_DIR (default ./limine) holds Limine's binary
 # release or an installed `limine` tells its data dir; otherwise GRUB
 # (multiboot2), saying so in one line. Fails with a message naming what is
 # missing.
+# `config` prints the loader it would use, the path and checksum (cksum:
+# CRC and size) of every Limine file it would put in the image, and the
+# command line; make keeps that in build/<karch>/image.config so that the
+# images are rebuilt exactly when one of them changes.
 set -e
-kind=$1; kernel=$2; out=$3; cmdline=${4:-}
-[ -n "$kind" ] && [ -n "$kernel" ] && [ -n "$out" ] || {
-    echo "usage: $0 iso|hdd KERNEL_ELF OUTPUT [CMDLINE]" >&2; exit 2; }
-[ -f "$kernel" ] || { echo "error: no kernel at $kernel (run: make kernel)" >&2; exit 1; }
+kind=$1
 here=$(cd "$(dirname "$0")/.." && pwd)
 LIMINE_DIR=${LIMINE_DIR:-$here/limine}
 
-limine_data=""
-if [ -f "$LIMINE_DIR/limine-bios.sys" ]; then
-    limine_data=$LIMINE_DIR
-elif command -v limine >/dev/null 2>&1 && [ -d "$(limine --print-datadir 2>/dev/null)" ]; then
-    limine_data=$(limine --print-datadir)
+# Sets limine_data (the directory with Limine's boot files, empty when there
+# is no Limine: GRUB then) and limine_tool (Limine's host tool, empty when
+# there is none). Cannot fail.
+find_limine() {
+    limine_data=""
+    if [ -f "$LIMINE_DIR/limine-bios.sys" ]; then
+        limine_data=$LIMINE_DIR
+    elif command -v limine >/dev/null 2>&1 && [ -d "$(limine --print-datadir 2>/dev/null)" ]; then
+        limine_data=$(limine --print-datadir)
+    fi
+    limine_tool=""
+    if [ -n "$limine_data" ]; then
+        if [ -x "$LIMINE_DIR/limine" ]; then limine_tool=$LIMINE_DIR/limine
+        elif command -v limine >/dev/null 2>&1; then limine_tool=$(command -v limine); fi
+    fi
+}
+
+# Prints what an image would be made with (loader, Limine files with their
+# checksums, command line $1), one item a line. Fails only if cksum does.
+print_config() {
+    if [ -z "$limine_data" ]; then
+        echo "loader: grub"
+    else
+        echo "loader: limine"
+        for f in limine-bios.sys limine-bios-cd.bin limine-uefi-cd.bin BOOTX64.EFI BOOTIA32.EFI; do
+            [ ! -f "$limine_data/$f" ] || cksum "$limine_data/$f"
+        done
+        if [ -n "$limine_tool" ]; then cksum "$limine_tool"; else echo "no limine tool"; fi
+    fi
+    printf 'cmdline: %s\n' "$1"
+}
+
+find_limine
+if [ "$kind" = config ]; then
+    print_config "${2:-}"
+    exit 0
 fi
-limine_tool=""
-if [ -n "$limine_data" ]; then
-    if [ -x "$LIMINE_DIR/limine" ]; then limine_tool=$LIMINE_DIR/limine
-    elif command -v limine >/dev/null 2>&1; then limine_tool=limine; fi
-fi
+
+kernel=$2; out=$3; cmdline=${4:-}
+[ -n "$kind" ] && [ -n "$kernel" ] && [ -n "$out" ] || {
+    echo "usage: $0 iso|hdd KERNEL_ELF OUTPUT [CMDLINE]  or  $0 config [CMDLINE]" >&2; exit 2; }
+[ -f "$kernel" ] || { echo "error: no kernel at $kernel (run: make kernel)" >&2; exit 1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

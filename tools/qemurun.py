@@ -4,7 +4,20 @@
     boot(image=..., uefi=True|False, as_disk=False)   ISO/HDD via firmware
         -> BootResult(log, status, seconds, timed_out, marker_seconds)
 
-QEMU_FLAGS from the environment is appended to every command line.
+QEMU_FLAGS from the environment is appended to every command line, except
+what would take COM1 away from us: qemurun reads the log from COM1 on
+QEMU's stdout, so the options that route the serial port are left out
+(user_flags):
+    -serial file:PATH         what qemurun reads is also written to PATH (raw:
+                              COM1's bytes, and any message of QEMU's own);
+    -serial stdio, -serial mon:stdio, -nographic
+                              dropped (the caller gets the log; `make
+                              selftest` prints it, a failing test shows it);
+    any other -serial X       dropped with a note on stderr; for
+                              -serial chardev:ID its -chardev ...,id=ID too
+                              (it may claim stdio, which is ours).
+(The make targets that start QEMU instead leave out their own -serial
+when QEMU_FLAGS has one: see QEMU_SERIAL in GNUmakefile.)
 Stops when `until` (a string) appears in the log (QEMU is then killed),
 when QEMU exits, or after `timeout` seconds.  QEMU's exit status with
 isa-debug-exit is (code << 1) | 1.
@@ -24,6 +37,7 @@ import shlex
 import subprocess
 import time
 import select
+import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd'
@@ -32,6 +46,13 @@ DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
 STATUS_SUCCESS = 1          # (EXIT_SUCCESS 0 << 1) | 1
 STATUS_FAILURE = 3
 STATUS_PANIC = 5
+# What routes the serial port in QEMU_FLAGS (as in GNUmakefile's QEMU_SERIAL).
+SERIAL_OPTIONS = ('-serial', '--serial')
+NOGRAPHIC_OPTIONS = ('-nographic', '--nographic')
+CHARDEV_OPTIONS = ('-chardev', '--chardev')
+# Serial routes qemurun honours itself (the log goes to its caller), without a note.
+ROUTES_TO_CALLER = ('stdio', 'mon:stdio')
+_noted = set()
 
 # ESC [ params intermediates final (CSI); ESC ] ... BEL or ESC \\ (OSC);
 # any other ESC and one character.
@@ -75,6 +96,65 @@ class BootResult(object):
         return '\n'.join(self.log.splitlines()[-lines:])
 
 
+def split_serial_options(flags):
+    """Returns (flags without the options that route the serial port,
+    the routes taken out): each `-serial X` gives X, `-nographic` gives
+    'stdio', and a `-chardev ...,id=ID` goes too when a -serial chardev:ID
+    was taken out. Cannot fail (a -serial without a value stays for QEMU
+    to complain about)."""
+    rest, routes = [], []
+    i = 0
+    while i < len(flags):
+        if flags[i] in SERIAL_OPTIONS and i + 1 < len(flags):
+            routes.append(flags[i + 1])
+            i += 2
+            continue
+        if flags[i] in NOGRAPHIC_OPTIONS:
+            routes.append('stdio')
+        else:
+            rest.append(flags[i])
+        i += 1
+    ids = [route[len('chardev:'):] for route in routes if route.startswith('chardev:')]
+    return _without_chardevs(rest, ids), routes
+
+
+def _chardev_id(value):
+    """Returns the id of a -chardev value ('stdio,id=c0' -> 'c0'), or None."""
+    for part in value.split(','):
+        if part.startswith('id='):
+            return part[len('id='):]
+    return None
+
+
+def _without_chardevs(flags, ids):
+    """Returns flags without the -chardev options whose id is in ids."""
+    rest = []
+    i = 0
+    while i < len(flags):
+        if flags[i] in CHARDEV_OPTIONS and i + 1 < len(flags) and _chardev_id(flags[i + 1]) in ids:
+            i += 2
+            continue
+        rest.append(flags[i])
+        i += 1
+    return rest
+
+
+def user_flags():
+    """Returns QEMU_FLAGS from the environment as a list, without the
+    options that route the serial port (see split_serial_options), and the
+    files (-serial file:PATH) that should get a copy of the log. Notes on
+    stderr, once per process, each other serial route it leaves out."""
+    flags, routes = split_serial_options(shlex.split(os.environ.get('QEMU_FLAGS', '')))
+    files = [route[len('file:'):] for route in routes if route.startswith('file:')]
+    for route in routes:
+        if route not in ROUTES_TO_CALLER and not route.startswith('file:') \
+                and route not in _noted:
+            _noted.add(route)
+            sys.stderr.write('qemurun: left out -serial %s from QEMU_FLAGS: COM1 is read by '
+                             'qemurun (see tools/qemurun.py)\n' % route)
+    return flags, files
+
+
 def qemu_command(kernel=None, image=None, uefi=False, as_disk=False, cmdline='',
                  memory='128M', cpu='qemu64', icount=False, extra=(), vars_copy=None):
     cmd = ['qemu-system-x86_64', '-M', 'q35', '-cpu', cpu, '-m', memory, '-no-reboot',
@@ -95,12 +175,15 @@ def qemu_command(kernel=None, image=None, uefi=False, as_disk=False, cmdline='',
         cmd += ['-vga', 'std']
     cmd += list(extra)
     # QEMU_FLAGS (make's variable, exported) goes last: a later -m wins.
-    cmd += shlex.split(os.environ.get('QEMU_FLAGS', ''))
+    cmd += user_flags()[0]
     return cmd
 
 
 def read_ppm(path):
-    """Returns (width, height, rgb bytes) of a binary PPM (QEMU's screendump)."""
+    """Returns (width, height, rgb bytes) of a binary PPM (QEMU's screendump).
+    Raises ValueError when the header is cut short (QEMU still writing it)
+    and AssertionError when the file is no binary PPM; the pixels may still
+    be fewer than width * height."""
     with open(path, 'rb') as f:
         data = f.read()
     fields = []
@@ -109,8 +192,10 @@ def read_ppm(path):
         while data[pos:pos + 1].isspace():
             pos += 1
         end = pos
-        while not data[end:end + 1].isspace():
+        while end < len(data) and not data[end:end + 1].isspace():
             end += 1
+        if end >= len(data):
+            raise ValueError('PPM header cut short: %d bytes' % len(data))
         fields.append(data[pos:end])
         pos = end
     assert fields[0] == b'P6', 'not a binary PPM'
@@ -145,6 +230,7 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
     """Boots and returns a BootResult (never raises on a kernel failure).
     With screendump=path (needs `until`), the screen is saved there as a PPM
     once the marker appears, before QEMU is stopped."""
+    copies = [open(path, 'wb') for path in user_flags()[1]]   # -serial file:PATH
     vars_copy = None
     monitor_path = None
     if screendump:
@@ -178,6 +264,8 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
                 if not data:
                     break
                 chunks.append(data)
+                for copy in copies:
+                    copy.write(data)
                 if until is not None and marker_seconds is None:
                     text = b''.join(chunks).decode('latin-1')
                     if until in text:
@@ -193,6 +281,9 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
         rest = proc.communicate()[0]
         if rest:
             chunks.append(rest)
+        for copy in copies:
+            copy.write(rest or b'')
+            copy.close()
         if vars_copy:
             os.remove(vars_copy)
         if monitor_path and os.path.exists(monitor_path):

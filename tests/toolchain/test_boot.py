@@ -15,7 +15,17 @@ from tools import qemurun
 
 BANNER = re.compile(r'^Elyz \d+\.\d+\.\d+ \(x86_64, boot: (limine|multiboot2|pvh)\)$', re.M)
 LIMINE_DIR = os.environ.get('LIMINE_DIR', os.path.join(ROOT, 'limine'))
-HAVE_LIMINE = os.path.isfile(os.path.join(LIMINE_DIR, 'limine-bios.sys'))
+
+
+def mkimage_config(limine_dir, cmdline=''):
+    """Returns what `tools/mkimage.sh config` prints with LIMINE_DIR=limine_dir:
+    the loader it would use ('loader: limine' or 'loader: grub' first)."""
+    env = dict(os.environ, LIMINE_DIR=str(limine_dir))
+    return subprocess.check_output(['sh', os.path.join(ROOT, 'tools', 'mkimage.sh'), 'config',
+                                    cmdline], env=env).decode('utf-8')
+
+
+HAVE_LIMINE = mkimage_config(LIMINE_DIR).startswith('loader: limine\n')
 needs_limine = pytest.mark.skipif(
     not HAVE_LIMINE, reason='Limine boots need LIMINE_DIR=<Limine binary release> (%s has none)'
     % LIMINE_DIR)
@@ -130,3 +140,15 @@ def test_a_panic_with_a_framebuffer_paints_the_panic_screen(kernel_elf, tmpdir):
             red += 1
     samples = len(rgb) // (3 * 97)
     assert red > samples // 2, 'the screen is not mostly red (%d of %d samples)' % (red, samples)
+
+
+def test_read_ppm_refuses_a_screendump_cut_short(tmpdir):
+    # QEMU creates the file before writing it: _screendump reads it meanwhile.
+    ppm = tmpdir.join('shot.ppm')
+    whole = b'P6\n2 1\n255\n' + b'\xff\0\0' * 2
+    ppm.write(whole, mode='wb')
+    assert qemurun.read_ppm(str(ppm)) == (2, 1, b'\xff\0\0' * 2)
+    for cut in range(len(b'P6\n2 1\n255\n')):
+        ppm.write(whole[:cut], mode='wb')
+        with pytest.raises(ValueError):
+            qemurun.read_ppm(str(ppm))
