@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tools import qemurun
 
-SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed$', re.M)
+SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed, (\d+) skipped$', re.M)
 
 
 def main():

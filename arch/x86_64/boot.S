@@ -232,9 +232,4 @@ call_boot:
     hlt
     jmp 1b
 
-    .bss
-    .balign 4096
-    .globl boot_stack_bottom, boot_stack_top
-boot_stack_bottom:
-    .skip ELYZ_BOOT_STACK_SIZE
-boot_stack_top:
+/* boot_stack_bottom and boot_stack_top: arch/x86_64/stacks.S. */

@@ -2,6 +2,7 @@
  * RPython kernel.
  *
  * elyz_x86_64_boot(protocol, info_physical) sets the RPython stack bounds
+ * (the boot stack of stacks.S)
  * and the early bump arena behind malloc, then calls the exported RPython
  * entry point rpy_kmain(protocol, info, hhdm_offset):
  *   Multiboot2 / PVH: info = physical address of the boot information,
@@ -22,8 +23,11 @@ extern long elyz_limine_request_table_address(void);
 static char early_heap[ELYZ_EARLY_HEAP_SIZE] __attribute__((aligned(4096)));
 
 /* Set by the kernel from its command line (elyz.exit): panics then leave
- * QEMU through isa-debug-exit with status 3. */
+ * QEMU through isa-debug-exit with status 5, as RPython panics do
+ * (elyz/kernel/qemu.py EXIT_PANIC). */
 long elyz_exit_on_panic;
+#define DEBUG_EXIT_PORT         0xf4
+#define DEBUG_EXIT_PANIC        2       /* QEMU exits with (2 << 1) | 1 = 5 */
 
 static inline void outb(uint16_t port, uint8_t v)
 { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
@@ -57,7 +61,7 @@ void elyz_fatal(const char *msg)
     serial_puts("PANIC: ");
     serial_puts(msg);
     serial_puts("\n");
-    if (elyz_exit_on_panic) outb(0xf4, 1);
+    if (elyz_exit_on_panic) outb(DEBUG_EXIT_PORT, DEBUG_EXIT_PANIC);
     elyz_halt_forever();
     __builtin_unreachable();
 }
@@ -68,7 +72,7 @@ long elyz_early_heap_address(void) { return (long)early_heap; }
 void elyz_x86_64_boot(unsigned long protocol, unsigned long info)
 {
     long hhdm = (long)ELYZ_EARLY_HHDM;
-    elyz_stack_bounds(boot_stack_top, (long)(boot_stack_top - boot_stack_bottom) - 8192);
+    elyz_stack_bounds(boot_stack_bottom, boot_stack_top, ELYZ_STACK_CHECK_RESERVE);
     elyz_bump_init(early_heap, sizeof early_heap);
     if (protocol == ELYZ_BOOT_LIMINE) {
         info = (unsigned long)elyz_limine_request_table_address();

@@ -23,11 +23,15 @@
  *
  * The TSS gives separate Interrupt Stack Table stacks to the traps that can
  * strike with a broken kernel stack: #DF uses IST1, NMI IST2, #MC IST3.
+ * The stacks live in stacks.S, each above an unmapped guard page, away
+ * from these tables: a kernel stack overflow faults on a guard page (and
+ * becomes a #DF on IST1) instead of overwriting the TSS or the IDT.
  * RSP0 (the stack for traps from user mode) stays 0 until user mode exists.
  * Every gate is a DPL 0 interrupt gate (IF cleared on entry).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "boot.h"
 #include "elyz_runtime.h"
 
 #define KERNEL_CS               0x08
@@ -55,10 +59,6 @@
 #define IST_DOUBLE_FAULT        1
 #define IST_NMI                 2
 #define IST_MACHINE_CHECK       3
-#define IST_STACKS              3
-#define IST_STACK_SIZE          (16 * 1024)
-/* The RPython stack check needs some room below its usable length. */
-#define IST_STACK_RESERVE       1024
 
 #define MAX_TRAP_NESTING        4       /* a trap inside a trap inside a ... */
 
@@ -99,11 +99,13 @@ extern rpy_stacktoobig_t rpy_stacktoobig;
 
 extern const uint64_t elyz_trap_stub_table[IDT_VECTORS];
 extern long rpy_trap(long frame);
+extern void pypy_debug_catch_fatal_exception(void);
+extern void elyz_debug_putc(char c);
+extern char elyz_ist1_stack_top[], elyz_ist2_stack_top[], elyz_ist3_stack_top[];
 
 static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
-static char ist_stacks[IST_STACKS][IST_STACK_SIZE] __attribute__((aligned(16)));
 static int trap_depth;
 
 static void set_tss_descriptor(void)
@@ -150,9 +152,12 @@ static void set_gate(int vector, int ist)
     gate->reserved = 0;
 }
 
-static uint64_t ist_top(int ist)
+/* Returns the top of the stack of IST index ist (1..3). */
+static char *ist_top(int ist)
 {
-    return (uint64_t)&ist_stacks[ist - 1][IST_STACK_SIZE];
+    if (ist == IST_DOUBLE_FAULT) return elyz_ist1_stack_top;
+    if (ist == IST_NMI) return elyz_ist2_stack_top;
+    return elyz_ist3_stack_top;
 }
 
 void elyz_x86_64_init_traps(void)
@@ -162,9 +167,9 @@ void elyz_x86_64_init_traps(void)
     gdt[KERNEL_DS / 8] = DESC_KERNEL_DATA;
     gdt[USER_DS / 8] = DESC_USER_DATA;
     gdt[USER_CS / 8] = DESC_USER_CODE64;
-    tss.ist[IST_DOUBLE_FAULT - 1] = ist_top(IST_DOUBLE_FAULT);
-    tss.ist[IST_NMI - 1] = ist_top(IST_NMI);
-    tss.ist[IST_MACHINE_CHECK - 1] = ist_top(IST_MACHINE_CHECK);
+    tss.ist[IST_DOUBLE_FAULT - 1] = (uint64_t)ist_top(IST_DOUBLE_FAULT);
+    tss.ist[IST_NMI - 1] = (uint64_t)ist_top(IST_NMI);
+    tss.ist[IST_MACHINE_CHECK - 1] = (uint64_t)ist_top(IST_MACHINE_CHECK);
     tss.iomap_base = sizeof tss;        /* no I/O permission bitmap */
     set_tss_descriptor();
     load_gdt();
@@ -188,25 +193,49 @@ static int ist_of(long vector)
     return 0;
 }
 
+static void put_string(const char *s)
+{
+    for (; *s; s++) elyz_debug_putc(*s);
+}
+
+static void put_decimal(long v)
+{
+    char digits[24];
+    int n = 0;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (n) elyz_debug_putc(digits[--n]);
+}
+
 /* Runs rpy_trap(frame) with a clean RPython exception state, and with the
  * RPython stack bounds of the IST stack when the trap switched to one;
  * restores both afterwards.  Stops the machine on runaway nesting (a fault
- * in the fault handler, again and again). */
+ * in the fault handler, again and again), and when the handler left an
+ * RPython exception behind: it was stopped halfway (an interrupt perhaps
+ * not acknowledged), so that is fatal, with the RPython traceback. */
 void elyz_trap_dispatch(long frame)
 {
     long vector = ((long *)frame)[15];  /* trapframe.py VECTOR = 120 */
     struct pypy_ExcData0 saved_exception = pypy_g_ExcData;
     rpy_stacktoobig_t saved_bounds = rpy_stacktoobig;
+    char *saved_bottom = elyz_stack_bottom;
     int ist = ist_of(vector);
 
     if (++trap_depth > MAX_TRAP_NESTING)
         elyz_fatal("traps nested too deeply (a fault in the trap handler?)");
     if (ist)
-        elyz_stack_bounds((void *)ist_top(ist), IST_STACK_SIZE - IST_STACK_RESERVE);
+        elyz_stack_bounds(ist_top(ist) - ELYZ_IST_STACK_SIZE, ist_top(ist),
+                          ELYZ_STACK_CHECK_RESERVE);
     pypy_g_ExcData.ed_exc_type = NULL;
     pypy_g_ExcData.ed_exc_value = NULL;
     rpy_trap(frame);
+    if (pypy_g_ExcData.ed_exc_type != NULL) {
+        put_string("FATAL: an RPython exception escaped the trap handler (vector ");
+        put_decimal(vector);
+        put_string(")\n");
+        pypy_debug_catch_fatal_exception();     /* traceback, then abort() */
+    }
     pypy_g_ExcData = saved_exception;
     rpy_stacktoobig = saved_bounds;
+    elyz_stack_bottom = saved_bottom;
     trap_depth--;
 }

@@ -27,6 +27,7 @@
 
 #define TRAP_VECTORS    256
 #define FRAME_VECTOR_AND_ERROR  16      /* the two words the stub pushed */
+#define RFLAGS_AC               (1 << 18)       /* alignment check / SMAP override */
 
 /* Vectors for which the CPU pushes an error code (Intel SDM vol. 3, 6.13;
  * AMD APM vol. 2, 8.2): #DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14,
@@ -62,6 +63,12 @@ elyz_trap_stubs:
     .balign 16
 trap_common:
     cld
+    /* Clear RFLAGS.AC: code interrupted inside a user-memory copy (stac)
+     * must not lend the handler access to user pages past SMAP.  iretq
+     * restores the interrupted code's flags. */
+    pushfq
+    andq $~RFLAGS_AC, (%rsp)
+    popfq
     pushq %rax
     pushq %rbx
     pushq %rcx

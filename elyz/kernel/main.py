@@ -10,6 +10,7 @@ Kernel command line words:
     elyz.selftest    run the built-in self-tests, print the summary
     elyz.bench       run the micro-benchmarks (tools/bench.py, under -icount)
     elyz.panic       panic once the rest is done (shows the panic path)
+    elyz.crash=...   a deliberate failure for the boot tests (crash.py)
     elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
 """
 
@@ -17,9 +18,10 @@ from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
-from elyz.kernel import bench, boot, display, log, memory, panic, qemu, selftest
+from elyz.kernel import bench, boot, crash, display, log, memory, panic, qemu, selftest
 from elyz.kernel import traps
-from elyz.kernel import core_selftests, trap_selftests   # they register the self-tests
+# They register the self-tests.
+from elyz.kernel import core_selftests, trap_selftests, protection_selftests
 from elyz.rlib_kernel import cpu
 
 ARCH_NAME = 'x86_64'
@@ -64,6 +66,7 @@ def kmain(protocol, info_address, hhdm_offset):
         failed = selftest.run_all()
     if boot_info.cmdline_has('elyz.bench'):
         bench.run_all()
+    crash.run_requested(boot_info)
     if boot_info.cmdline_has('elyz.panic'):
         panic.panic('requested on the command line (elyz.panic)')
     if qemu.exit_requested():

@@ -1,10 +1,13 @@
 """The translated kernel's built-in self-tests (`make selftest`).
 
-    register(name, function)   function() -> None when it passed, or a
-                               constant string saying why it failed
-    run_all() -> number failed prints "TEST <name> ok" or
-                               "TEST <name> FAIL <reason>" per test, then
-                               "<N> passed, <N> failed".
+    register(name, function)   function() -> None when it passed, a
+                               constant string saying why it failed, or one
+                               starting with SKIPPED ("skipped: <why>") when
+                               this machine lacks what it tests (e.g. SMAP)
+    run_all() -> number failed prints "TEST <name> ok",
+                               "TEST <name> FAIL <reason>" or
+                               "TEST <name> skipped (<why>)" per test, then
+                               "<N> passed, <N> failed, <N> skipped".
 
 Registration happens at import time (prebuilt list); running allocates
 nothing of its own.
@@ -13,6 +16,7 @@ nothing of its own.
 from elyz.kernel import log
 
 _tests = []
+SKIPPED = 'skipped: '
 
 
 def register(name, function):
@@ -32,6 +36,7 @@ def run_all():
     """Runs every registered test; returns how many failed."""
     passed = 0
     failed = 0
+    skipped = 0
     for name, function in _tests:
         reason = function()
         log.begin(log.INFO)
@@ -40,6 +45,14 @@ def run_all():
         if reason is None:
             log.put(' ok')
             passed += 1
+        elif reason.startswith(SKIPPED):
+            log.put(' skipped (')
+            i = len(SKIPPED)
+            while i < len(reason):          # no slice: it would allocate
+                log.put_char(reason[i])
+                i += 1
+            log.put(')')
+            skipped += 1
         else:
             log.put(' FAIL ')
             log.put(reason)
@@ -49,6 +62,8 @@ def run_all():
     log.put_int(passed)
     log.put(' passed, ')
     log.put_int(failed)
-    log.put(' failed')
+    log.put(' failed, ')
+    log.put_int(skipped)
+    log.put(' skipped')
     log.end()
     return failed

@@ -11,17 +11,32 @@
                              frame; the body of the exported rpy_trap
     probe_read(addr) -> the word at addr, or 0 when reading it faulted;
     probe_read32(addr) -> the same for a 32-bit word (device registers)
+    probe_write(addr, value) -> True, or False when the store faulted
+    probe_call(target) -> what the code at target returned, or 0 when
+                             fetching it faulted (SMEP, NX, absent)
     probe_faulted() -> bool  did the last probe fault (page fault only: a
                              non-canonical address is a #GP, and panics)?
     probe_fault_address()    its CR2, probe_fault_error_code() its error code
     breakpoint_count()       int3 traps handled so far
+    arm_escape_test()        makes the next TEST_VECTOR trap raise
     report_exception(frame, vector, cr2)   the register dump (kernel log)
     EXCEPTION_COUNT, EXCEPTION_MNEMONICS, EXCEPTION_NAMES, VECTOR_*, PF_*
 
 What a trap does:
     #PF at a probe's load     record CR2 and the error code, resume at its fixup
+    #PF fetching a call probe's target   the same, resuming at the call
+                              probe's fixup with its return address popped
+    #PF or #DF with CR2 in a stack guard page   "kernel stack overflow",
+                              the register dump, then panic (an overflow
+                              faults on the guard, the CPU cannot push the
+                              #PF frame there and raises #DF, which runs on
+                              its own IST stack)
     #BP (int3)                count it, resume after the int3
     other exceptions 0-31     register dump, then panic
+    TEST_VECTOR               raises TrapTestError when arm_escape_test()
+                              was called (the boot test of an exception
+                              escaping the handler: the C side must stop the
+                              kernel), else counted as unexpected
     the APIC timer            clock.tick(), EOI
     PIC vectors 0x20-0x2f     (all masked: only spurious ones) EOI if real
     APIC spurious / error     counted (error: ESR read, EOI)
@@ -35,7 +50,7 @@ from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.drivers import apic, pic
 from elyz.kernel import clock, log, panic
-from elyz.rlib_kernel import cpu, trapframe
+from elyz.rlib_kernel import cpu, image, trapframe
 from elyz.rlib_kernel import traps as arch_traps
 
 EXCEPTION_COUNT = 32
@@ -77,6 +92,17 @@ PF_RESERVED_BIT = 1 << 3        # a reserved bit was set in a paging entry
 PF_INSTRUCTION_FETCH = 1 << 4
 PF_PROTECTION_KEY = 1 << 5
 
+STACK_OVERFLOW_MESSAGE = 'kernel stack overflow'
+RETURN_ADDRESS_SIZE = 8         # what a call pushes
+
+
+class TrapTestError(Exception):
+    """Raised inside the trap handler on purpose (arm_escape_test)."""
+
+
+# Prebuilt: raising it allocates nothing.
+_TRAP_TEST_ERROR = TrapTestError()
+
 REGISTERS_PER_LINE = 4
 REGISTER_DIGITS = 16
 REGISTER_NAME_WIDTH = 3
@@ -98,6 +124,7 @@ class _TrapState(object):
         self.apic_spurious = 0
         self.unexpected = 0
         self.last_unexpected_vector = 0
+        self.escape_test_armed = False
 
 
 _state = _TrapState()
@@ -191,6 +218,9 @@ def dispatch(frame):
     elif vector == apic.ERROR_VECTOR:
         apic.acknowledge_error()
         apic.eoi()
+    elif vector == arch_traps.TEST_VECTOR and _state.escape_test_armed:
+        _state.escape_test_armed = False
+        raise _TRAP_TEST_ERROR
     else:
         _state.unexpected += 1
         _state.last_unexpected_vector = vector
@@ -198,23 +228,51 @@ def dispatch(frame):
             apic.eoi()
 
 
+def _record_probe_fault(frame, cr2):
+    _state.probe_faulted = True
+    _state.probe_fault_address = cr2
+    _state.probe_fault_error_code = trapframe.read(frame, trapframe.ERROR_CODE)
+
+
 def _handle_exception(frame, vector):
     cr2 = 0
-    if vector == VECTOR_PAGE_FAULT:
+    if vector == VECTOR_PAGE_FAULT or vector == VECTOR_DOUBLE_FAULT:
         cr2 = cpu.read_cr2()                 # before anything can fault again
-        fixup = arch_traps.fixup_for(trapframe.read(frame, trapframe.RIP))
+    if vector == VECTOR_PAGE_FAULT:
+        rip = trapframe.read(frame, trapframe.RIP)
+        fixup = arch_traps.fixup_for(rip)
         if fixup != 0:
-            _state.probe_faulted = True
-            _state.probe_fault_address = cr2
-            _state.probe_fault_error_code = trapframe.read(frame, trapframe.ERROR_CODE)
+            _record_probe_fault(frame, cr2)
             trapframe.write(frame, trapframe.RIP, fixup)
+            return
+        if rip != 0 and rip == arch_traps.call_probe_target():
+            _record_probe_fault(frame, cr2)
+            trapframe.write(frame, trapframe.RIP, arch_traps.call_probe_fixup_rip())
+            trapframe.write(frame, trapframe.RSP,
+                            trapframe.read(frame, trapframe.RSP) + RETURN_ADDRESS_SIZE)
             return
     if vector == VECTOR_BREAKPOINT:
         _state.breakpoints += 1
         _state.last_breakpoint_rip = trapframe.read(frame, trapframe.RIP)
         return
+    if vector == VECTOR_PAGE_FAULT or vector == VECTOR_DOUBLE_FAULT:
+        stack = image.stack_guard_hit(cr2)
+        if stack >= 0:
+            _report_stack_overflow(stack, cr2)
+            report_exception(frame, vector, cr2)
+            panic.panic(STACK_OVERFLOW_MESSAGE)
     report_exception(frame, vector, cr2)
     panic.panic(PANIC_MESSAGES[vector])
+
+
+def _report_stack_overflow(stack, cr2):
+    log.begin(log.ERROR)
+    log.put(STACK_OVERFLOW_MESSAGE)
+    log.put(': the guard page below the ')
+    log.put(image.STACK_NAMES[stack])
+    log.put(' stack was hit at ')
+    log.put_hex(cr2)
+    log.end()
 
 
 # ------------------------------------------------------------------- probe
@@ -233,8 +291,22 @@ def probe_read32(addr):
     return arch_traps.probe_read32(addr)
 
 
+def probe_write(addr, value):
+    """Stores the word value at addr; returns True, or False when the store
+    faulted (then probe_faulted() is True, the fault recorded, nothing written)."""
+    _state.probe_faulted = False
+    return arch_traps.probe_write(addr, value) != arch_traps.PROBE_FAULT_VALUE
+
+
+def probe_call(target):
+    """Calls the code at target and returns what it returned, or 0 when
+    fetching it faulted (then probe_faulted() is True)."""
+    _state.probe_faulted = False
+    return arch_traps.probe_call(target)
+
+
 def probe_faulted():
-    """Returns True when the last probe_read faulted."""
+    """Returns True when the last probe faulted."""
     return _state.probe_faulted
 
 
@@ -251,6 +323,12 @@ def probe_fault_error_code():
 def breakpoint_count():
     """Returns how many int3 traps were handled."""
     return _state.breakpoints
+
+
+def arm_escape_test():
+    """Makes the next trap at arch_traps.TEST_VECTOR raise TrapTestError
+    out of the handler (a deliberate failure for the boot test)."""
+    _state.escape_test_armed = True
 
 
 # ------------------------------------------------------------ the dump
@@ -284,7 +362,8 @@ def _put_page_fault_cause(error_code):
 
 
 def report_exception(frame, vector, cr2):
-    """Writes the exception's name, error code (decoded for #PF, with CR2),
+    """Writes the exception's name, error code (decoded for #PF, with CR2;
+    CR2 for #DF too, since a double fault is mostly a fault on a fault),
     rip, cs, rflags, rsp, ss and every general register to the kernel log
     at ERROR level; returns nothing.  vector must be below EXCEPTION_COUNT."""
     error_code = trapframe.read(frame, trapframe.ERROR_CODE)
@@ -304,6 +383,11 @@ def report_exception(frame, vector, cr2):
         log.put_hex(cr2)
         log.put(': ')
         _put_page_fault_cause(error_code)
+        log.end()
+    elif vector == VECTOR_DOUBLE_FAULT:
+        log.begin(log.ERROR)
+        log.put('cr2 (the last page fault) ')
+        log.put_hex(cr2)
         log.end()
     log.begin(log.ERROR)
     _put_register('rip', trapframe.read(frame, trapframe.RIP))

@@ -9,6 +9,9 @@
     E_NOT_MAPPED       no mapping at this virtual address
     E_ALREADY_MAPPED   a mapping already exists at this virtual address
     E_ALIGN            the address is not suitably aligned
+    E_REFUSED          the layer below refused to take memory back (the heap's
+                       page source would not take a large block's pages):
+                       the argument was valid and nothing changed
 
     error_name(code) -> a constant string naming code ('E_NOMEM', ...),
                         'E_UNKNOWN' for anything else
@@ -28,10 +31,11 @@ E_OUT_OF_RANGE = -5
 E_NOT_MAPPED = -6
 E_ALREADY_MAPPED = -7
 E_ALIGN = -8
+E_REFUSED = -9
 
 # Index i holds the name of error -i.
 _NAMES = ['E_OK', 'E_NOMEM', 'E_INVALID', 'E_DOUBLE_FREE', 'E_RESERVED',
-          'E_OUT_OF_RANGE', 'E_NOT_MAPPED', 'E_ALREADY_MAPPED', 'E_ALIGN']
+          'E_OUT_OF_RANGE', 'E_NOT_MAPPED', 'E_ALREADY_MAPPED', 'E_ALIGN', 'E_REFUSED']
 
 
 def error_name(code):

@@ -15,10 +15,13 @@ API
         malloc(size) -> 16-byte aligned virtual address, or 0
         calloc(n, size) -> zeroed block, or 0 (also when n * size overflows)
         realloc(addr, size) -> block holding the old contents, or 0
-        free(addr) -> E_OK or an error (free(0) is a no-op)
+        free(addr) -> E_OK or an error (free(0) is a no-op); E_REFUSED when
+                      the page source refuses a large block's pages: the
+                      block then stays allocated and the counters unchanged
         usable_size(addr) -> bytes usable at addr, or an error
         statistics: bytes_in_use, peak_bytes_in_use, bytes_reserved_from_pages,
-                    alloc_count, free_count, refused_count
+                    alloc_count, free_count, refused_count (frees refused,
+                    for a bad pointer or by the page source)
     kernel_heap, pmm_page_source    the prebuilt kernel instances
     init_kernel_heap(hhdm_offset) -> E_OK or E_NOMEM   (after pmm.init)
     heap_malloc(size) heap_calloc(n, size) heap_realloc(addr, size)
@@ -59,7 +62,7 @@ from rpython.rlib.rarithmetic import r_uint, intmask
 from elyz.kernel import log
 from elyz.mm import pmm as pmm_module
 from elyz.mm.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE,
-                            E_OUT_OF_RANGE, E_ALIGN)
+                            E_OUT_OF_RANGE, E_ALIGN, E_REFUSED)
 from elyz.rlib_kernel import rawmem
 
 PAGE_SHIFT = pmm_module.FRAME_SHIFT
@@ -344,8 +347,11 @@ class Heap(object):
 
     def free(self, addr):
         """Frees the block at addr.  Returns E_OK (also for addr 0), or,
-        logged and with nothing changed: E_ALIGN, E_OUT_OF_RANGE (never
-        heap memory), E_INVALID (no block header there), E_DOUBLE_FREE."""
+        logged, counted in refused_count and with nothing changed: E_ALIGN,
+        E_OUT_OF_RANGE (never heap memory), E_INVALID (no block header
+        there), E_DOUBLE_FREE; or E_REFUSED when the page source refuses the
+        pages of a large block, which then stays allocated (still valid,
+        counters unchanged: a later free may succeed)."""
         if addr == 0:
             return E_OK
         kind = self._check_block(addr)
@@ -360,12 +366,17 @@ class Heap(object):
             self._set_head(info, block)
             self.bytes_in_use -= SIZE_CLASSES[info] - HEADER_SIZE
         else:
+            # Marked free while the pages are still ours (afterwards they are
+            # not ours to write), so that a second free of addr is caught as
+            # long as nobody reuses them; put back if the source refuses.
             rawmem.store_u64(block, MAGIC_LARGE_FREE ^ block)
             status = self.source.free_pages(block, info)
             if status != E_OK:
+                rawmem.store_u64(block, MAGIC_LARGE_USED ^ block)
                 _refuse('heap: the page source refused pages at ', block)
-            else:
-                self.bytes_reserved_from_pages -= info * PAGE_SIZE
+                self.refused_count += 1
+                return E_REFUSED
+            self.bytes_reserved_from_pages -= info * PAGE_SIZE
             self.bytes_in_use -= info * PAGE_SIZE - HEADER_SIZE
         self.free_count += 1
         return E_OK
@@ -374,7 +385,9 @@ class Heap(object):
         """Returns a block of at least size bytes holding the contents of
         addr (addr itself when it is big enough; malloc(size) when addr is
         0), or 0 when size < 0, addr is not a used block (logged) or malloc
-        fails; on failure addr stays valid."""
+        fails; on failure addr stays valid.  A moved block's old block is
+        freed (should the page source refuse its pages, it stays allocated:
+        logged, see free)."""
         if addr == 0:
             return self.malloc(size)
         if size < 0:

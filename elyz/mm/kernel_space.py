@@ -5,16 +5,23 @@
           - the kernel image with per-section permissions: text R-X,
             rodata R--, data and bss RW- (no execute), the boot section
             (Multiboot2 header, 32-bit entry, early tables and GDT) RW-;
+            the kernel stacks RW-, and the guard page below each stack
+            left unmapped (elyz/rlib_kernel/image.py);
           - the direct map (virtual = physical + hhdm_offset) of every memory
             map entry the kernel may touch: usable, bootloader-reclaimable,
             kernel and modules, ACPI tables and NVS - with 2 MiB pages where
-            aligned, no execute;
+            aligned, no execute; the frames of the kernel image read-only
+            there, whatever the memory map calls them, so no alias of text
+            or rodata is writable (W^X holds through every mapping);
           - the framebuffer in the direct map, write-combining.
-        Every upper-half PML4 entry gets its PDPT now, so address spaces
-        made later share the whole kernel half.
+        Every upper-half PML4 entry gets its PDPT now (supervisor-only), so
+        address spaces made later share the whole kernel half.
     activate(pml4)      programs the PAT (write-combining at index 1), turns on
-                        EFER.NXE and CR0.WP, loads CR3; records pml4 as the
+                        EFER.NXE, loads CR3, then sets CR0.WP, CR4.PGE, SMEP
+                        and SMAP (elyz/mm/protection.py); records pml4 as the
                         kernel's. Returns nothing.
+    image_phys_range() -> (first, end) physical bytes of the kernel image
+    nx_supported()      does the CPU have the NX bit (known after build)
     kernel_pml4() -> the active kernel PML4 (0 before activate)
     map_device(phys, size) -> the virtual address of the uncached mapping of
                         [phys, phys+size) in the direct map (already-mapped
@@ -26,7 +33,7 @@
 
 from elyz.boot import bootinfo
 from elyz.kernel import log
-from elyz.mm import paging
+from elyz.mm import paging, protection
 from elyz.mm.errors import error_name
 from elyz.rlib_kernel import cpu, image
 
@@ -40,6 +47,8 @@ KERNEL_FLAGS_RODATA = paging.PAGE_GLOBAL | paging.PAGE_NO_EXECUTE
 KERNEL_FLAGS_DATA = paging.PAGE_GLOBAL | paging.PAGE_NO_EXECUTE | paging.PAGE_WRITE
 DIRECT_MAP_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL |
                     paging.PAGE_ALLOW_LARGE)
+# The direct-map alias of the kernel image's own frames.
+IMAGE_ALIAS_FLAGS = paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL
 FRAMEBUFFER_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL |
                      paging.PAGE_WRITE_COMBINING | paging.PAGE_ALLOW_LARGE)
 DEVICE_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL |
@@ -58,6 +67,8 @@ class _KernelSpace(object):
         self.alloc = None
         self.hhdm_offset = 0
         self.nx_supported = True
+        self.image_phys_start = 0
+        self.image_phys_end = 0
 
 
 _space = _KernelSpace()
@@ -93,6 +104,67 @@ def _map_section(pml4, boot_info, start, end, flags, alloc):
     return paging.map_range(pml4, start, phys, end - start, _strip_nx(flags), alloc)
 
 
+def nx_supported():
+    """Returns True when the CPU has the NX bit (known after build())."""
+    return _space.nx_supported
+
+
+def image_phys_range():
+    """Returns (first, end): the physical bytes [first, end) the kernel
+    image occupies (page aligned); (0, 0) before build()."""
+    return _space.image_phys_start, _space.image_phys_end
+
+
+def _map_image(pml4, boot_info, alloc):
+    """Maps the image's sections and stacks (see build); returns 0 or an error."""
+    status = _map_section(pml4, boot_info, image.kernel_start(), image.text_start(),
+                          KERNEL_FLAGS_DATA, alloc)
+    if status == 0:
+        status = _map_section(pml4, boot_info, image.text_start(), image.text_end(),
+                              KERNEL_FLAGS_TEXT, alloc)
+    if status == 0:
+        status = _map_section(pml4, boot_info, image.rodata_start(), image.rodata_end(),
+                              KERNEL_FLAGS_RODATA, alloc)
+    if status == 0:
+        status = _map_section(pml4, boot_info, image.data_start(), image.stacks_start(),
+                              KERNEL_FLAGS_DATA, alloc)
+    i = 0
+    while status == 0 and i < image.stack_count():
+        status = _map_section(pml4, boot_info, image.stack_bottom(i), image.stack_top(i),
+                              KERNEL_FLAGS_DATA, alloc)
+        i += 1
+    if status < 0:
+        log.begin(log.ERROR)
+        log.put('kernel space: mapping the kernel image failed: ')
+        log.put(error_name(status))
+        log.end()
+    return status
+
+
+def _map_direct(pml4, phys, end, flags, alloc):
+    """Maps [phys, end) at phys + hhdm with flags; returns 0 or an error."""
+    if end <= phys:
+        return 0
+    return paging.map_range(pml4, phys + _space.hhdm_offset, phys, end - phys,
+                            _strip_nx(flags), alloc)
+
+
+def _map_direct_entry(pml4, base, end, alloc):
+    """Direct-maps the memory map range [base, end) read-write, except its
+    overlap with the kernel image, mapped read-only; returns 0 or an error."""
+    image_start = _space.image_phys_start
+    image_end = _space.image_phys_end
+    if end <= image_start or base >= image_end:
+        return _map_direct(pml4, base, end, DIRECT_MAP_FLAGS, alloc)
+    status = _map_direct(pml4, base, image_start, DIRECT_MAP_FLAGS, alloc)
+    if status == 0:
+        status = _map_direct(pml4, max(base, image_start), min(end, image_end),
+                             IMAGE_ALIAS_FLAGS, alloc)
+    if status == 0:
+        status = _map_direct(pml4, image_end, end, DIRECT_MAP_FLAGS, alloc)
+    return status
+
+
 def _direct_mapped_type(mem_type):
     return (mem_type == bootinfo.MEM_USABLE or mem_type == bootinfo.MEM_BOOTLOADER_RECLAIMABLE
             or mem_type == bootinfo.MEM_KERNEL_AND_MODULES
@@ -109,9 +181,8 @@ def _map_framebuffer(pml4, boot_info, alloc):
     virt = phys + boot_info.hhdm_offset
     while phys < end:
         if paging.translate(pml4, virt) < 0:
-            status = paging.map_range(pml4, virt, phys, paging.PAGE_SIZE,
-                                      _strip_nx(FRAMEBUFFER_FLAGS) & ~paging.PAGE_ALLOW_LARGE,
-                                      alloc)
+            status = paging.map(pml4, virt, phys,
+                                _strip_nx(FRAMEBUFFER_FLAGS) & ~paging.PAGE_ALLOW_LARGE, alloc)
             if status < 0:
                 return status
         phys += paging.PAGE_SIZE
@@ -130,27 +201,19 @@ def build(boot_info, alloc):
     status = paging.populate_kernel_half(pml4, alloc)
     if status < 0:
         return status
-    sections = [(image.kernel_start(), image.text_start(), KERNEL_FLAGS_DATA),
-                (image.text_start(), image.text_end(), KERNEL_FLAGS_TEXT),
-                (image.rodata_start(), image.rodata_end(), KERNEL_FLAGS_RODATA),
-                (image.data_start(), image.data_end(), KERNEL_FLAGS_DATA)]
-    for start, end, flags in sections:
-        status = _map_section(pml4, boot_info, start, end, flags, alloc)
-        if status < 0:
-            log.begin(log.ERROR)
-            log.put('kernel space: mapping the image section at ')
-            log.put_hex(start)
-            log.put(' failed')
-            log.end()
-            return status
+    _space.image_phys_start = _page_down(boot_info.kernel_phys_base)
+    _space.image_phys_end = _page_up(boot_info.kernel_phys_base + image.kernel_end()
+                                     - image.kernel_start())
+    status = _map_image(pml4, boot_info, alloc)
+    if status < 0:
+        return status
     for i in range(boot_info.memmap_count):
         mem_type = boot_info.memmap_type[i]
         if not _direct_mapped_type(mem_type):
             continue
         base = _page_down(boot_info.memmap_base[i])
         end = _page_up(boot_info.memmap_base[i] + boot_info.memmap_length[i])
-        status = paging.map_range(pml4, base + boot_info.hhdm_offset, base, end - base,
-                                  _strip_nx(DIRECT_MAP_FLAGS), alloc)
+        status = _map_direct_entry(pml4, base, end, alloc)
         if status < 0:
             log.begin(log.ERROR)
             log.put('kernel space: direct map of ')
@@ -171,6 +234,7 @@ def activate(pml4):
     if _space.nx_supported:
         cpu.write_msr(MSR_EFER, cpu.read_msr(MSR_EFER) | EFER_NXE)
     cpu.write_cr3(pml4)
+    protection.enable()
     _space.pml4 = pml4
 
 
@@ -215,3 +279,6 @@ def reset_for_tests():
     _space.alloc = None
     _space.hhdm_offset = 0
     _space.nx_supported = True
+    _space.image_phys_start = 0
+    _space.image_phys_end = 0
+    protection.reset_for_tests()

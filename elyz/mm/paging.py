@@ -14,7 +14,7 @@ in range()` would allocate a range iterator).
     copy_kernel_half(dst_pml4, src_pml4)     share PML4 entries 256..511
     populate_kernel_half(pml4, alloc) -> 0 or E_NOMEM
     map(pml4, virt, phys, flags, alloc)              -> 0 or error
-    map_range(pml4, virt, phys, size, flags, alloc)  -> 0 or error
+    map_range(pml4, virt, phys, size, flags, alloc, tlb=None) -> 0 or error
     unmap(pml4, virt, alloc, tlb=None)               -> 0 or error
     unmap_range(pml4, virt, size, alloc, tlb=None)   -> 0 or error
     protect(pml4, virt, flags, tlb=None)             -> 0 or error
@@ -22,6 +22,7 @@ in range()` would allocate a range iterator).
     mapping_size(pml4, virt)         -> PAGE_SIZE, LARGE_PAGE_SIZE, HUGE_PAGE_SIZE or error
     get_flags(pml4, virt)            -> the PAGE_* flags of the mapping, or error
     leaf_entry(pml4, virt)           -> the raw leaf entry, 0 when unmapped
+    read_entry(entry_phys)           -> the raw entry at a physical address
     is_canonical(virt)  flags_valid(flags)  pte_bits(flags)
 
     FrameAllocator   alloc: alloc_frame() -> phys or error, free_frame(phys) -> 0 or error
@@ -33,11 +34,15 @@ Flags (portable meaning; map and protect take these, not PTE bits):
     PAGE_WRITE_COMBINING  PAGE_UNCACHED     cache mode (default write-back)
     PAGE_ALLOW_LARGE      map_range may use 2 MiB pages where aligned
 Every mapping is readable.  PAGE_NO_EXECUTE needs EFER.NXE set first (the
-NX bit is reserved otherwise: the CPU faults on the walk).
+NX bit is reserved otherwise: the CPU faults on the walk).  PAGE_USER is
+refused (E_INVALID) in the upper half, the kernel's; PAGE_GLOBAL in the
+lower half, which changes with every address space.
 
 Rules of the tree:
-  - intermediate entries are permissive (present, writable, user, executable);
-    the leaf alone says what is allowed;
+  - intermediate entries of the lower half are permissive (present,
+    writable, user, executable): the leaf says what is allowed; those of
+    the upper half are present, writable, executable and supervisor-only,
+    so no leaf under them can ever be reached from user mode;
   - unmap frees a PT, PD or PDPT of the lower half once it is empty; it never
     frees the PML4 nor any table of the upper half (PML4 entries 256..511),
     which is the kernel's, shared by every address space and possibly built
@@ -109,7 +114,8 @@ PTE_ADDR_MASK = 0x000FFFFFFFFFF000          # bits 51..12
 PTE_LARGE_ADDR_MASK = 0x000FFFFFFFE00000    # bits 51..21, a 2 MiB leaf
 PTE_HUGE_ADDR_MASK = 0x000FFFFFC0000000     # bits 51..30, a 1 GiB leaf
 
-TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE | PTE_USER
+USER_TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE | PTE_USER     # lower half
+KERNEL_TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE              # upper half
 
 # Cache modes.  The PAT index of a page is PAT*4 + PCD*2 + PWT; we never set
 # the PAT bit, so only indexes 0..3 are used.  The kernel programs the PAT
@@ -243,6 +249,12 @@ def _read(entry_phys):
     return rawmem.load_u64(entry_phys + _state.hhdm_offset)
 
 
+def read_entry(entry_phys):
+    """Returns the raw 64-bit entry at physical address entry_phys (for
+    walkers outside this module, such as elyz/mm/audit.py)."""
+    return _read(entry_phys)
+
+
 def _write(entry_phys, value):
     """Stores value into the entry at physical address entry_phys."""
     rawmem.store_u64(entry_phys + _state.hhdm_offset, value)
@@ -303,8 +315,17 @@ def _alloc_table(alloc):
 #  In a 2 MiB / 1 GiB leaf, bit 12 is PAT and the address starts at bit 21 / 30.
 #
 # The access rights of a page are the AND of R/W and U/S, and the OR of NX,
-# over the four entries of its walk: intermediate entries carry P|R/W|U/S
-# and no NX, so the leaf alone decides.
+# over the four entries of its walk: intermediate entries carry P|R/W and no
+# NX, plus U/S in the lower half only, so the leaf decides everything but
+# user access, which the upper half never grants at any level.
+
+
+def _table_entry_bits(virt):
+    """Returns the bits of an intermediate entry on virt's walk: user
+    access allowed in the lower half only."""
+    if virt < 0:
+        return KERNEL_TABLE_ENTRY_BITS
+    return USER_TABLE_ENTRY_BITS
 
 
 def _leaf_level(pml4, virt):
@@ -377,7 +398,7 @@ def _map_leaf(pml4, virt, leaf, level, alloc):
         else:
             table = new1
         _write(_entry_phys(table, virt, current), value)
-        value = table | TABLE_ENTRY_BITS
+        value = table | _table_entry_bits(virt)
         current += 1
         k -= 1
     _write(_find_entry(pml4, virt, hole), value)
@@ -457,11 +478,20 @@ def _check_phys(phys, size):
     return 0
 
 
+def _flags_allowed_at(virt, flags):
+    """Returns True when flags suit a mapping at virt: no PAGE_USER in the
+    upper (kernel) half, no PAGE_GLOBAL in the lower (per-process) half."""
+    if virt < 0:
+        return (flags & PAGE_USER) == 0
+    return (flags & PAGE_GLOBAL) == 0
+
+
 def _check_mapping(virt, phys, size, flags):
     """Returns 0 when [virt, virt+size) may be mapped to [phys, phys+size)
-    with flags; E_INVALID for bad flags, a bad range (see _check_range) or
-    a physical end beyond MAX_PHYS; E_ALIGN for misaligned addresses."""
-    if not flags_valid(flags):
+    with flags; E_INVALID for bad flags or flags not allowed in virt's half
+    (_flags_allowed_at), a bad range (see _check_range) or a physical end
+    beyond MAX_PHYS; E_ALIGN for misaligned addresses."""
+    if not flags_valid(flags) or not _flags_allowed_at(virt, flags):
         return E_INVALID
     err = _check_range(virt, size)
     if err:
@@ -524,7 +554,7 @@ def populate_kernel_half(pml4, alloc):
             table = _alloc_table(alloc)
             if table < 0:
                 return E_NOMEM
-            _write(entry_phys, table | TABLE_ENTRY_BITS)
+            _write(entry_phys, table | KERNEL_TABLE_ENTRY_BITS)
         i += 1
     return 0
 
@@ -565,8 +595,9 @@ def destroy_address_space(pml4, alloc, free_frames=False):
 
 def map(pml4, virt, phys, flags, alloc):
     """Maps the 4 KiB page at virt to the frame at phys with PAGE_* flags.
-    Returns 0; E_INVALID for a non-canonical virt, a phys beyond MAX_PHYS
-    or bad flags; E_ALIGN when virt or phys is not page-aligned;
+    Returns 0; E_INVALID for a non-canonical virt, a phys beyond MAX_PHYS,
+    bad flags, PAGE_USER on an upper-half or PAGE_GLOBAL on a lower-half
+    virt; E_ALIGN when virt or phys is not page-aligned;
     E_ALREADY_MAPPED when virt is mapped; E_NOMEM when a table cannot be
     allocated (then nothing changed)."""
     err = _check_mapping(virt, phys, PAGE_SIZE, flags)
@@ -576,13 +607,15 @@ def map(pml4, virt, phys, flags, alloc):
     return _map_leaf(pml4, virt, leaf, LEVEL_PT, alloc)
 
 
-def map_range(pml4, virt, phys, size, flags, alloc):
+def map_range(pml4, virt, phys, size, flags, alloc, tlb=None):
     """Maps [virt, virt+size) to [phys, phys+size) with PAGE_* flags, using
     2 MiB pages where both addresses are 2 MiB-aligned and PAGE_ALLOW_LARGE
     is set.  Returns 0 (size 0 maps nothing); E_INVALID or E_ALIGN for bad
     arguments (see map; size must be a multiple of PAGE_SIZE and the range
     must stay in one canonical half); E_ALREADY_MAPPED or E_NOMEM from the
-    first page that fails, after unmapping what this call had mapped."""
+    first page that fails, after unmapping what this call had mapped and
+    telling tlb of each page (pml4 may be live: the CPU may have cached
+    any entry that was present, even for an instant)."""
     err = _check_mapping(virt, phys, size, flags)
     if err:
         return err
@@ -600,9 +633,8 @@ def map_range(pml4, virt, phys, size, flags, alloc):
             err = _map_leaf(pml4, v, p | bits, LEVEL_PT, alloc)
             step = PAGE_SIZE
         if err:
-            # Only pages this call mapped are in [virt, v): never live, so
-            # no TLB holds them.
-            unmap_range(pml4, virt, offset, alloc, None)
+            # Only pages this call mapped are in [virt, v).
+            unmap_range(pml4, virt, offset, alloc, tlb)
             return err
         offset += step
     return 0
@@ -655,10 +687,11 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
 def protect(pml4, virt, flags, tlb=None):
     """Replaces the PAGE_* flags of the mapping starting at virt (keeping
     its frame and the accessed/dirty bits) and tells tlb.  Returns 0;
-    E_INVALID for a non-canonical virt or bad flags; E_ALIGN when virt is
-    not page-aligned or lies inside a large page but not at its start;
-    E_NOT_MAPPED when nothing maps virt."""
-    if not flags_valid(flags):
+    E_INVALID for a non-canonical virt, bad flags or flags not allowed in
+    virt's half (see map); E_ALIGN when virt is not page-aligned or lies
+    inside a large page but not at its start; E_NOT_MAPPED when nothing
+    maps virt."""
+    if not flags_valid(flags) or not _flags_allowed_at(virt, flags):
         return E_INVALID
     err = _check_virt(virt, PAGE_SIZE)
     if err:

@@ -24,8 +24,14 @@ always  frames_total == frames_free + frames_used + frames_reserved:
     used      handed out by alloc_*, given back by free_*
     reserved  never handed out, never freed: holes and non-usable entries of
               the memory map, bootloader-reclaimable memory (until
-              reclaim_bootloader_memory), frame 0, the kernel image, the
-              modules, the framebuffer, the bitmap itself, reserve_range()s.
+              reclaim_bootloader_memory), every frame below LOW_MEMORY_LIMIT
+              (1 MiB; frame 0 among them), the kernel image, the modules,
+              the framebuffer, the bitmap itself, reserve_range()s.
+
+Low memory is kept out of general use because the SMP start-up code (the
+AP trampoline, entered in real mode) must live below 1 MiB: page tables,
+heap pages and every other allocation come from above it, and a later
+reclaim_bootloader_memory does not hand reclaimable low memory out either.
 
 frames_total = (highest end of a usable or bootloader-reclaimable region) /
 FRAME_SIZE: the bitmap covers every frame from physical 0 up to there.
@@ -42,7 +48,7 @@ taken from a usable region and reached through the HHDM:
 The used bitmap alone says whether a frame can be allocated; the reserved
 bitmap tells an allocated frame from a reserved one, so freeing a reserved
 frame is refused (E_RESERVED) instead of handing the kernel image out.
-Besides the bitmaps, the explicitly reserved ranges (frame 0, kernel,
+Besides the bitmaps, the explicitly reserved ranges (low memory, kernel,
 modules, framebuffer, bitmap, reserve_range) are kept in a small table so
 that reclaim_bootloader_memory can never free them, even when a bootloader
 put one of them in reclaimable memory.
@@ -71,12 +77,13 @@ WORD_BITS = 1 << WORD_SHIFT
 WORD_BYTES = 8
 ALL_ONES_BYTE = 0xFF
 
-# The bitmap goes above this address when it can, leaving low memory for
-# things that need it (AP start-up trampolines, legacy DMA).
+# Every frame below this address stays reserved from init on, also after
+# reclaim_bootloader_memory: the AP start-up trampoline (real mode) needs
+# frames below 1 MiB, so nothing else may take them.
 LOW_MEMORY_LIMIT = 0x100000
 
 MAX_EXTRA_RANGES = 16
-# frame 0, kernel, framebuffer, bitmap, modules, reserve_range()s
+# low memory, kernel, framebuffer, bitmap, modules, reserve_range()s
 MAX_PROTECTED = 4 + bootinfo.MAX_MODULES + MAX_EXTRA_RANGES
 
 FRAME_FREE = 0
@@ -381,9 +388,10 @@ class PhysicalMemoryManager(object):
 
     def init(self, boot_info, kernel_size):
         """Builds the bitmap from boot_info's (normalised) memory map; the
-        kernel image is [boot_info.kernel_phys_base, + kernel_size).
-        Returns E_OK, or E_NOMEM when the map has no usable memory or no
-        usable region has room for the bitmap (both logged)."""
+        kernel image is [boot_info.kernel_phys_base, + kernel_size); every
+        frame below LOW_MEMORY_LIMIT is reserved.  Returns E_OK, or E_NOMEM
+        when the map has no usable memory or no usable region above
+        LOW_MEMORY_LIMIT has room for the bitmap (both logged)."""
         extra_count = self.extra_count
         self.reset()
         self.extra_count = extra_count
@@ -407,7 +415,7 @@ class PhysicalMemoryManager(object):
         bitmap_bytes = 2 * words * WORD_BYTES
         bitmap_size = align_up(bitmap_bytes, FRAME_SIZE)
 
-        self._add_protected(0, FRAME_SIZE)
+        self._add_protected(0, LOW_MEMORY_LIMIT)
         self._add_protected(boot_info.kernel_phys_base, kernel_size)
         i = 0
         while i < boot_info.module_count:
@@ -422,8 +430,6 @@ class PhysicalMemoryManager(object):
             i += 1
 
         place = self._place_bitmap(boot_info, bitmap_size, LOW_MEMORY_LIMIT)
-        if place < 0:
-            place = self._place_bitmap(boot_info, bitmap_size, 0)
         if place < 0:
             log.begin(log.ERROR)
             log.put('pmm: no usable region has room for the bitmap, bytes ')
@@ -474,8 +480,9 @@ class PhysicalMemoryManager(object):
     def reclaim_bootloader_memory(self, boot_info):
         """Frees the bootloader-reclaimable regions (call it once nothing the
         bootloader left there is needed: boot info copied, modules and page
-        tables elsewhere).  Protected ranges inside them stay reserved.
-        Returns the number of frames freed, or E_INVALID before init."""
+        tables elsewhere).  Protected ranges inside them stay reserved, and
+        so does every frame below LOW_MEMORY_LIMIT.  Returns the number of
+        frames freed, or E_INVALID before init."""
         if not self.initialised:
             log.error('pmm: reclaim before init')
             return E_INVALID

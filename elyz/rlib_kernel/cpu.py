@@ -6,7 +6,12 @@
     compiler_barrier()       the C compiler must reload memory after it (e.g. a
                              word an interrupt handler changes); no CPU fence
     read_tsc() -> cycles     (untranslated: a counter that advances by 1000 per call)
+    read_cr0() write_cr0(v)  read_cr4() write_cr4(v)   control registers
     read_cr2() read_cr3()    write_cr3(phys)   invlpg(virt)
+    stac() / clac()          set / clear RFLAGS.AC: supervisor access to user
+                             pages under SMAP (#UD on a CPU without SMAP:
+                             use elyz/mm/protection.py user_access_*)
+    stack_pointer() -> rsp   (untranslated: the emulation's stack_pointer)
     read_msr(msr) -> value   write_msr(msr, value)
     cpuid(leaf, subleaf, register) -> eax/ebx/ecx/edx (register = 0..3)
     set_exit_on_panic(flag)  the C fatal path then exits QEMU (isa-debug-exit)
@@ -28,12 +33,19 @@ static inline long elyz_rdtsc(void)
 { unsigned int lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (long)(((unsigned long)hi << 32) | lo); }
 static inline long elyz_read_cr2(void) { long v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 static inline long elyz_read_cr3(void) { long v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline long elyz_read_cr0(void) { long v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline void elyz_write_cr0(long v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline long elyz_read_cr4(void) { long v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void elyz_write_cr4(long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void elyz_stac(void) { __asm__ volatile("stac" ::: "memory", "cc"); }
+static inline void elyz_clac(void) { __asm__ volatile("clac" ::: "memory", "cc"); }
+static inline long elyz_stack_pointer(void) { long v; __asm__ volatile("mov %%rsp, %0" : "=r"(v)); return v; }
 static inline void elyz_write_cr3(long v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static inline void elyz_invlpg(long v) { __asm__ volatile("invlpg (%0)" : : "r"(v) : "memory"); }
 static inline long elyz_rdmsr(long msr)
 { unsigned int lo, hi; __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"((unsigned int)msr)); return (long)(((unsigned long)hi << 32) | lo); }
 static inline void elyz_wrmsr(long msr, long v)
-{ __asm__ volatile("wrmsr" : : "c"((unsigned int)msr), "a"((unsigned int)v), "d"((unsigned int)((unsigned long)v >> 32))); }
+{ __asm__ volatile("wrmsr" : : "c"((unsigned int)msr), "a"((unsigned int)v), "d"((unsigned int)((unsigned long)v >> 32)) : "memory"); }
 static inline long elyz_cpuid(long leaf, long subleaf, long reg)
 { unsigned int r[4]; __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"((unsigned int)leaf), "c"((unsigned int)subleaf)); return r[reg & 3]; }
 extern long elyz_exit_on_panic;
@@ -50,6 +62,10 @@ class EmulatedCpu(object):
         self.tsc = 0
         self.cr2 = 0
         self.cr3 = 0
+        self.cr0 = 0
+        self.cr4 = 0
+        self.ac = False                 # RFLAGS.AC
+        self.stack_pointer = 0
         self.msrs = {}
         self.interrupts_enabled = False
         self.invalidated = []
@@ -101,6 +117,13 @@ _barrier = _ext('elyz_compiler_barrier', [], V, lambda: None)
 _rdtsc = _ext('elyz_rdtsc', [], S, _tick)
 _read_cr2 = _ext('elyz_read_cr2', [], S, lambda: _emulated[0].cr2)
 _read_cr3 = _ext('elyz_read_cr3', [], S, lambda: _emulated[0].cr3)
+_read_cr0 = _ext('elyz_read_cr0', [], S, lambda: _emulated[0].cr0)
+_write_cr0 = _ext('elyz_write_cr0', [S], V, lambda v: _set('cr0', v))
+_read_cr4 = _ext('elyz_read_cr4', [], S, lambda: _emulated[0].cr4)
+_write_cr4 = _ext('elyz_write_cr4', [S], V, lambda v: _set('cr4', v))
+_stac = _ext('elyz_stac', [], V, lambda: _set('ac', True))
+_clac = _ext('elyz_clac', [], V, lambda: _set('ac', False))
+_stack_pointer = _ext('elyz_stack_pointer', [], S, lambda: _emulated[0].stack_pointer)
 _write_cr3 = _ext('elyz_write_cr3', [S], V, lambda v: _set('cr3', v))
 _invlpg = _ext('elyz_invlpg', [S], V, lambda v: _emulated[0].invalidated.append(v))
 _rdmsr = _ext('elyz_rdmsr', [S], S, lambda msr: _emulated[0].msrs.get(msr, 0))
@@ -144,6 +167,37 @@ def read_cr3():
 
 def write_cr3(phys):
     _write_cr3(phys)
+
+
+def read_cr0():
+    return _read_cr0()
+
+
+def write_cr0(value):
+    _write_cr0(value)
+
+
+def read_cr4():
+    return _read_cr4()
+
+
+def write_cr4(value):
+    _write_cr4(value)
+
+
+def stac():
+    """Sets RFLAGS.AC (SMAP lets the kernel touch user pages); #UD without SMAP."""
+    _stac()
+
+
+def clac():
+    """Clears RFLAGS.AC; #UD without SMAP."""
+    _clac()
+
+
+def stack_pointer():
+    """Returns the current stack pointer (roughly: the caller's frame)."""
+    return _stack_pointer()
 
 
 def invlpg(virt):

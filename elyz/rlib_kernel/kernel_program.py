@@ -21,11 +21,17 @@ class UnsupportedArch(Exception):
     pass
 
 
+# -fwrapv: RPython's int_add/int_sub/int_mul wrap on overflow (only the
+# _ovf forms, from ovfcheck, detect it), but the C backend emits them as
+# plain `long` arithmetic (src/int.h: r = x + y), where overflow is
+# undefined and checks built on wrapping may be optimised away.
+# -fno-strict-aliasing: raw memory is read and written through whatever
+# pointer type the generated code casts it to.
 X86_64_CFLAGS = [
     '-std=gnu11', '-O2', '-g', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
     '-fno-pic', '-fno-pie', '-mno-red-zone', '-mcmodel=kernel', '-mno-sse', '-mno-sse2',
     '-mno-mmx', '-mno-80387', '-fno-asynchronous-unwind-tables', '-fno-omit-frame-pointer',
-    '-ffunction-sections', '-fdata-sections', '-fno-strict-aliasing',
+    '-ffunction-sections', '-fdata-sections', '-fno-strict-aliasing', '-fwrapv',
     '-Wno-unused', '-Wno-address', '-Wno-missing-field-initializers',
     '-Werror=implicit-function-declaration', 
 ]

@@ -13,19 +13,23 @@ from rpython.rlib.objectmodel import we_are_translated
 from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
+# Every statement is volatile and clobbers "memory": a device access must
+# neither be dropped nor move across the loads and stores around it (a
+# buffer filled before the outb that starts a device, a status read before
+# the data it announces).
 _PORTS_ECI = ExternalCompilationInfo(post_include_bits=["""
 static inline void elyz_outb(long port, long value)
-{ __asm__ volatile("outb %b0, %w1" : : "a"((unsigned char)value), "Nd"((unsigned short)port)); }
+{ __asm__ volatile("outb %b0, %w1" : : "a"((unsigned char)value), "Nd"((unsigned short)port) : "memory"); }
 static inline long elyz_inb(long port)
-{ unsigned char v; __asm__ volatile("inb %w1, %b0" : "=a"(v) : "Nd"((unsigned short)port)); return v; }
+{ unsigned char v; __asm__ volatile("inb %w1, %b0" : "=a"(v) : "Nd"((unsigned short)port) : "memory"); return v; }
 static inline void elyz_outw(long port, long value)
-{ __asm__ volatile("outw %w0, %w1" : : "a"((unsigned short)value), "Nd"((unsigned short)port)); }
+{ __asm__ volatile("outw %w0, %w1" : : "a"((unsigned short)value), "Nd"((unsigned short)port) : "memory"); }
 static inline long elyz_inw(long port)
-{ unsigned short v; __asm__ volatile("inw %w1, %w0" : "=a"(v) : "Nd"((unsigned short)port)); return v; }
+{ unsigned short v; __asm__ volatile("inw %w1, %w0" : "=a"(v) : "Nd"((unsigned short)port) : "memory"); return v; }
 static inline void elyz_outl(long port, long value)
-{ __asm__ volatile("outl %0, %w1" : : "a"((unsigned int)value), "Nd"((unsigned short)port)); }
+{ __asm__ volatile("outl %0, %w1" : : "a"((unsigned int)value), "Nd"((unsigned short)port) : "memory"); }
 static inline long elyz_inl(long port)
-{ unsigned int v; __asm__ volatile("inl %w1, %0" : "=a"(v) : "Nd"((unsigned short)port)); return v; }
+{ unsigned int v; __asm__ volatile("inl %w1, %0" : "=a"(v) : "Nd"((unsigned short)port) : "memory"); return v; }
 """])
 
 
@@ -64,6 +68,7 @@ def emulate(fake=None):
 
 
 def emulated():
+    """Untranslated only: returns the FakePorts in use."""
     return _fake[0]
 
 
@@ -85,24 +90,30 @@ _inl = _ext('elyz_inl', [lltype.Signed], lltype.Signed, lambda port: _fake[0].re
 
 
 def outb(port, value):
+    """Writes the low 8 bits of value to port; returns nothing."""
     _outb(port, value)
 
 
 def inb(port):
+    """Returns the byte read from port (0..0xFF)."""
     return _inb(port)
 
 
 def outw(port, value):
+    """Writes the low 16 bits of value to port; returns nothing."""
     _outw(port, value)
 
 
 def inw(port):
+    """Returns the 16-bit word read from port (0..0xFFFF)."""
     return _inw(port)
 
 
 def outl(port, value):
+    """Writes the low 32 bits of value to port; returns nothing."""
     _outl(port, value)
 
 
 def inl(port):
+    """Returns the 32-bit word read from port (0..0xFFFFFFFF)."""
     return _inl(port)

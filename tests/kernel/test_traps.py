@@ -5,7 +5,7 @@ import pytest
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import apic, pic, pit
 from elyz.kernel import clock, entry, log, panic, traps, trap_selftests
-from elyz.rlib_kernel import cpu, ports, rawmem, trapframe
+from elyz.rlib_kernel import cpu, image, ports, rawmem, trapframe
 from elyz.rlib_kernel import traps as arch_traps
 from tests.support import rpycheck
 
@@ -313,6 +313,86 @@ def test_untranslated_idle_never_waits_for_an_interrupt(machine):
     traps.init_interrupts()
     assert traps._state.interrupts_on
     assert not traps.interrupts_ready()    # nothing would wake the emulated CPU
+
+
+def test_a_page_fault_on_a_stack_guard_is_reported_as_a_kernel_stack_overflow(machine):
+    layout = image.emulate()
+    guard_top = layout.stacks[0][0] - 8             # just below the boot stack
+    machine.cpu.cr2 = guard_top
+    frame = make_frame(traps.VECTOR_PAGE_FAULT, error_code=0x2)
+    with pytest.raises(cpu.Halted):
+        traps.dispatch(frame)
+    assert panic._state.last_message == 'kernel stack overflow'
+    assert log.captured[0] == ('error: kernel stack overflow: the guard page below the boot '
+                               'stack was hit at %#x' % (guard_top & 0xFFFFFFFFFFFFFFFF))
+    assert log.captured[1] == 'error: CPU exception #PF (page fault), vector 14, error code 0x2'
+
+
+def test_a_double_fault_after_a_push_into_a_guard_is_a_stack_overflow_too(machine):
+    # The push faults (#PF), the CPU cannot push the #PF frame there either:
+    # #DF on IST1, with CR2 still naming the guard page.
+    layout = image.emulate()
+    guard = layout.stacks[1][0] - image.STACK_GUARD_SIZE
+    machine.cpu.cr2 = guard + 0xff8
+    frame = make_frame(traps.VECTOR_DOUBLE_FAULT)
+    with pytest.raises(cpu.Halted):
+        traps.dispatch(frame)
+    assert panic._state.last_message == 'kernel stack overflow'
+    assert 'double fault (IST1) stack' in log.captured[0]
+    assert log.captured[2] == 'error: cr2 (the last page fault) %#x' % (
+        (guard + 0xff8) & 0xFFFFFFFFFFFFFFFF)
+
+
+def test_a_double_fault_elsewhere_is_an_ordinary_panic(machine):
+    image.emulate()
+    machine.cpu.cr2 = UNMAPPED
+    frame = make_frame(traps.VECTOR_DOUBLE_FAULT)
+    with pytest.raises(cpu.Halted):
+        traps.dispatch(frame)
+    assert panic._state.last_message == 'unhandled CPU exception #DF (double fault)'
+
+
+def test_a_fault_fetching_a_call_probe_target_resumes_at_its_fixup_with_the_call_undone(
+        machine):
+    target = 0x40000000
+    machine.traps.call_target = target
+    machine.cpu.cr2 = target
+    frame = make_frame(traps.VECTOR_PAGE_FAULT, error_code=0x15, rip=target)
+    traps.dispatch(frame)
+    assert trapframe.read(frame, trapframe.RIP) == arch_traps.call_probe_fixup_rip()
+    assert trapframe.read(frame, trapframe.RSP) == KERNEL_RSP + 8     # return address popped
+    assert traps.probe_faulted() and traps.probe_fault_error_code() == 0x15
+    assert log.captured == []
+
+
+def test_a_fetch_fault_with_no_call_probe_running_panics(machine):
+    machine.cpu.cr2 = 0x40000000
+    frame = make_frame(traps.VECTOR_PAGE_FAULT, error_code=0x15, rip=0x40000000)
+    with pytest.raises(cpu.Halted):
+        traps.dispatch(frame)
+
+
+def test_probe_call_and_probe_write_survive_faults_end_to_end(machine):
+    raise_page_faults_through_dispatch(machine)
+    machine.traps.callables[0x1000] = lambda: 42
+    assert traps.probe_call(0x1000) == 42 and not traps.probe_faulted()
+    assert traps.probe_call(0x40000000) == 0 and traps.probe_faulted()
+    assert traps.probe_fault_address() == 0x40000000
+    assert machine.traps.call_target == 0
+    assert traps.probe_write(STACK_BASE, 7) and not traps.probe_faulted()
+    assert rawmem.load_u64(STACK_BASE) == 7
+    assert not traps.probe_write(UNMAPPED, 7) and traps.probe_faulted()
+
+
+def test_the_test_vector_raises_out_of_the_handler_only_when_armed(machine):
+    frame = make_frame(arch_traps.TEST_VECTOR)
+    traps.dispatch(frame)                            # not armed: counted
+    assert traps._state.unexpected == 1
+    traps.arm_escape_test()
+    with pytest.raises(traps.TrapTestError):
+        traps.dispatch(frame)
+    traps.dispatch(frame)                            # disarmed again
+    assert traps._state.unexpected == 2
 
 
 def test_emulated_breakpoint_is_recorded(machine):

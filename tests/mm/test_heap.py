@@ -8,7 +8,7 @@ from elyz.kernel import log
 from elyz.mm import heap as heap_module
 from elyz.mm import pmm as pmm_module
 from elyz.mm.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE,
-                            E_OUT_OF_RANGE, E_ALIGN)
+                            E_OUT_OF_RANGE, E_ALIGN, E_REFUSED)
 from elyz.mm.heap import (Heap, PageSource, HEADER_SIZE, MAX_SMALL_PAYLOAD, PAGE_SIZE,
                           SLAB_PAGES, MAX_ALLOC)
 from elyz.rlib_kernel import rawmem
@@ -218,6 +218,54 @@ def test_double_free_is_refused_and_logged():
     # the free list is intact: the block comes back once, then a fresh one
     assert heap.malloc(10) == small
     assert heap.malloc(10) != small
+
+
+class RefusingPageSource(SimPageSource):
+    """A page source that takes pages back only while accepting is True."""
+
+    def __init__(self, *args, **kwargs):
+        SimPageSource.__init__(self, *args, **kwargs)
+        self.accepting = True
+
+    def free_pages(self, virt, n):
+        if not self.accepting:
+            self.refused += 1
+            return E_INVALID
+        return SimPageSource.free_pages(self, virt, n)
+
+
+def test_a_large_block_whose_pages_are_refused_stays_allocated():
+    rawmem.simulate().add_region(POOL_BASE, POOL_PAGES * PAGE_SIZE)
+    source = RefusingPageSource()
+    heap = Heap()
+    assert heap.init(source) == E_OK
+    addr = heap.malloc(3 * PAGE_SIZE)
+    rawmem.fill(addr, 0x77, 3 * PAGE_SIZE)
+    header = read(addr - HEADER_SIZE, HEADER_SIZE)
+    counters = (heap.bytes_in_use, heap.bytes_reserved_from_pages, heap.alloc_count,
+                heap.free_count)
+    pages = source.pages_in_use()
+
+    source.accepting = False
+    assert heap.free(addr) == E_REFUSED
+    assert error_lines() == ['error: heap: the page source refused pages at 0x%x'
+                             % ((addr - HEADER_SIZE) & (2 ** 64 - 1))]
+    assert heap.refused_count == 1 and source.refused == 1
+    # exactly as before: still allocated, counters unchanged, contents kept
+    assert read(addr - HEADER_SIZE, HEADER_SIZE) == header
+    assert (heap.bytes_in_use, heap.bytes_reserved_from_pages, heap.alloc_count,
+            heap.free_count) == counters
+    assert source.pages_in_use() == pages
+    assert heap.usable_size(addr) == 4 * PAGE_SIZE - HEADER_SIZE
+    assert read(addr, 3 * PAGE_SIZE) == bytearray([0x77]) * (3 * PAGE_SIZE)
+
+    # so it can still be freed once the source takes the pages
+    source.accepting = True
+    assert heap.free(addr) == E_OK
+    assert heap.bytes_in_use == 0 and heap.free_count == 1
+    assert heap.bytes_reserved_from_pages == counters[1] - 4 * PAGE_SIZE
+    assert source.pages_in_use() == pages - 4
+    assert heap.free(addr) == E_DOUBLE_FREE          # and then it is free
 
 
 def test_free_of_a_non_heap_pointer_is_refused_and_logged():

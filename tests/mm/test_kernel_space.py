@@ -5,7 +5,8 @@ import pytest
 from elyz.boot import bootinfo, memmap
 from elyz.boot.bootinfo import BootInfo
 from elyz.kernel import log
-from elyz.mm import kernel_space, paging
+from elyz.mm import audit, kernel_space, paging, protection
+from elyz.mm.errors import E_NOT_MAPPED
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import cpu, image, rawmem
 
@@ -23,6 +24,10 @@ def space():
     emulated = cpu.emulate()
     emulated.cpuid_values[(kernel_space.CPUID_EXTENDED_FEATURES, 0)] = \
         (0, 0, 0, kernel_space.CPUID_EDX_NX)
+    emulated.cpuid_values[(protection.CPUID_MAX_LEAF, 0)] = (0xd, 0, 0, 0)
+    emulated.cpuid_values[(protection.CPUID_FEATURES, 0)] = (0, 0, 0, protection.CPUID_EDX_PGE)
+    emulated.cpuid_values[(protection.CPUID_STRUCTURED_FEATURES, 0)] = \
+        (0, protection.CPUID_EBX_SMEP | protection.CPUID_EBX_SMAP, 0, 0)
     log.reset_for_tests()
     layout = image.emulate()
     kernel_space.reset_for_tests()
@@ -102,3 +107,71 @@ def test_map_device_before_the_kernel_space_is_active_is_refused():
     log.reset_for_tests()
     assert kernel_space.map_device(APIC_PHYS, 16) == 0
     assert any('no kernel page tables yet' in line for line in log.captured)
+
+
+def _audit_rules(nx=True):
+    rules = audit.AuditRules()
+    first, end = kernel_space.image_phys_range()
+    rules.fill_from_image(first, end, nx)
+    return rules
+
+
+def test_the_image_frames_are_read_only_in_the_direct_map(space):
+    info, layout, pml4 = space
+    first, end = kernel_space.image_phys_range()
+    assert (first, end) == (KERNEL_PHYS, KERNEL_PHYS + layout.kernel_end - layout.kernel_start)
+    for phys in range(first, end, paging.PAGE_SIZE):
+        flags = paging.get_flags(pml4, HHDM + phys)
+        assert not flags & paging.PAGE_WRITE, hex(phys)
+        assert flags & paging.PAGE_NO_EXECUTE, hex(phys)
+    # Around the image the direct map stays writable.
+    assert paging.get_flags(pml4, HHDM + first - paging.PAGE_SIZE) & paging.PAGE_WRITE
+    assert paging.get_flags(pml4, HHDM + end) & paging.PAGE_WRITE
+
+
+def test_the_image_is_read_only_in_the_direct_map_whatever_the_memory_map_calls_it(space):
+    # A bootloader that reports the kernel's frames as plain usable memory
+    # must not get them mapped writable.
+    info, layout, pml4 = space
+    for i in range(info.memmap_count):
+        if info.memmap_type[i] == bootinfo.MEM_KERNEL_AND_MODULES:
+            info.memmap_type[i] = bootinfo.MEM_USABLE
+    kernel_space.reset_for_tests()
+    pml4 = kernel_space.build(info, pmm)
+    assert pml4 > 0
+    text_alias = HHDM + KERNEL_PHYS + (layout.text_start - layout.kernel_start)
+    assert not paging.get_flags(pml4, text_alias) & paging.PAGE_WRITE
+    assert audit.audit(pml4, _audit_rules()) is None
+
+
+def test_every_stack_is_mapped_and_every_guard_page_below_it_is_not(space):
+    info, layout, pml4 = space
+    assert len(layout.stacks) == len(image.STACK_NAMES)
+    for bottom, top in layout.stacks:
+        for page in range(bottom, top, paging.PAGE_SIZE):
+            flags = paging.get_flags(pml4, page)
+            assert flags & paging.PAGE_WRITE and flags & paging.PAGE_NO_EXECUTE
+        assert paging.translate(pml4, bottom - image.STACK_GUARD_SIZE) == E_NOT_MAPPED
+    assert image.stack_guard_hit(layout.stacks[0][0] - 8) == 0
+    assert image.stack_guard_hit(layout.stacks[3][0] - image.STACK_GUARD_SIZE) == 3
+    assert image.stack_guard_hit(layout.stacks[0][0]) == -1
+
+
+def test_the_kernel_tables_pass_the_audit(space):
+    info, layout, pml4 = space
+    assert audit.audit(pml4, _audit_rules()) is None
+
+
+def test_kernel_half_entries_are_supervisor_only(space):
+    info, layout, pml4 = space
+    for index in range(256, 512):
+        entry = rawmem.load_u64(HHDM + pml4 + index * 8)
+        assert entry & paging.PTE_PRESENT and not entry & paging.PTE_USER, index
+
+
+def test_activate_sets_write_protect_global_pages_smep_and_smap(space):
+    emulated = cpu.emulated()
+    assert emulated.cr0 & protection.CR0_WP
+    assert emulated.cr4 & protection.CR4_PGE
+    assert emulated.cr4 & protection.CR4_SMEP and emulated.cr4 & protection.CR4_SMAP
+    assert protection.smap_enabled()

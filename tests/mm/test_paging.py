@@ -270,24 +270,31 @@ def test_new_tables_are_zeroed_even_when_the_allocator_hands_out_garbage(frames,
 
 # ------------------------------------------------------------ bits in entries
 
-@pytest.mark.parametrize('flags, set_bits, clear_bits', [
-    (0, 0, PTE_WRITABLE | PTE_USER | PTE_NX | PTE_GLOBAL | PTE_PWT | PTE_PCD),
-    (PAGE_WRITE, PTE_WRITABLE, PTE_USER | PTE_NX),
-    (PAGE_USER, PTE_USER, PTE_WRITABLE | PTE_NX),
-    (PAGE_NO_EXECUTE, PTE_NX, PTE_WRITABLE | PTE_USER),
-    (PAGE_GLOBAL, PTE_GLOBAL, PTE_USER),
-    (PAGE_WRITE | PAGE_USER | PAGE_NO_EXECUTE, PTE_WRITABLE | PTE_USER | PTE_NX, PTE_GLOBAL),
-    (PAGE_WRITE_COMBINING, PTE_PWT, PTE_PCD),
-    (PAGE_UNCACHED, PTE_PCD | PTE_PWT, 0),
+USER_VIRT = 0x00007f0012345000
+KERNEL_VIRT = rawmem.to_word(0xffffc00012345000)
+
+
+@pytest.mark.parametrize('virt, flags, set_bits, clear_bits', [
+    (USER_VIRT, 0, 0, PTE_WRITABLE | PTE_USER | PTE_NX | PTE_GLOBAL | PTE_PWT | PTE_PCD),
+    (USER_VIRT, PAGE_WRITE, PTE_WRITABLE, PTE_USER | PTE_NX),
+    (USER_VIRT, PAGE_USER, PTE_USER, PTE_WRITABLE | PTE_NX),
+    (USER_VIRT, PAGE_NO_EXECUTE, PTE_NX, PTE_WRITABLE | PTE_USER),
+    (KERNEL_VIRT, PAGE_GLOBAL, PTE_GLOBAL, PTE_USER),
+    (USER_VIRT, PAGE_WRITE | PAGE_USER | PAGE_NO_EXECUTE, PTE_WRITABLE | PTE_USER | PTE_NX,
+     PTE_GLOBAL),
+    (KERNEL_VIRT, PAGE_WRITE | PAGE_GLOBAL | PAGE_NO_EXECUTE,
+     PTE_WRITABLE | PTE_GLOBAL | PTE_NX, PTE_USER),
+    (USER_VIRT, PAGE_WRITE_COMBINING, PTE_PWT, PTE_PCD),
+    (KERNEL_VIRT, PAGE_UNCACHED, PTE_PCD | PTE_PWT, 0),
 ])
-def test_leaf_is_restrictive_and_intermediate_entries_permissive(frames, pml4, flags,
-                                                                  set_bits, clear_bits):
-    virt = 0x00007f0012345000
+def test_leaf_decides_and_intermediate_entries_are_user_only_in_the_lower_half(
+        frames, pml4, virt, flags, set_bits, clear_bits):
     assert paging.map(pml4, virt, 0x9000, flags, frames) == 0
     entries = walk_entries(pml4, virt)
     assert len(entries) == 4
+    expected = PTE_PRESENT | PTE_WRITABLE | (PTE_USER if virt >= 0 else 0)
     for entry in entries[:3]:
-        assert entry & 0xfff == PTE_PRESENT | PTE_WRITABLE | PTE_USER
+        assert entry & 0xfff == expected
         assert entry & PTE_NX == 0
         assert entry & ~(PTE_ADDR_MASK | 0xfff) == 0
     leaf = entries[3]
@@ -297,6 +304,45 @@ def test_leaf_is_restrictive_and_intermediate_entries_permissive(frames, pml4, f
     assert leaf & clear_bits == 0
     assert leaf & PTE_HUGE == 0               # bit 7 is PAT in a PT entry: never set
     assert paging.get_flags(pml4, virt) == flags
+
+
+def test_kernel_half_tables_made_by_populate_are_supervisor_only():
+    frames = make_world(frames=300)
+    pml4 = paging.create_address_space(frames)
+    assert paging.populate_kernel_half(pml4, frames) == 0
+    for index in range(256, 512):
+        entry = rawmem.load_u64(HHDM + pml4 + index * 8)
+        assert entry & 0xfff == PTE_PRESENT | PTE_WRITABLE, index
+
+
+@pytest.mark.parametrize('virt', [KERNEL_VIRT, rawmem.to_word(0xffff800000000000),
+                                  rawmem.to_word(0xfffffffffffff000)])
+def test_map_refuses_a_user_page_in_the_kernel_half(frames, pml4, virt):
+    used = frames.used
+    assert paging.map(pml4, virt, 0x9000, PAGE_USER, frames) == E_INVALID
+    assert paging.map_range(pml4, virt, 0x9000, 4096, PAGE_USER | PAGE_WRITE,
+                            frames) == E_INVALID
+    assert paging.translate(pml4, virt) == E_NOT_MAPPED
+    assert frames.used == used
+
+
+@pytest.mark.parametrize('virt', [0, 0x400000, 0x00007ffffffff000])
+def test_map_refuses_a_global_page_in_the_lower_half(frames, pml4, virt):
+    used = frames.used
+    assert paging.map(pml4, virt, 0x9000, PAGE_GLOBAL, frames) == E_INVALID
+    assert paging.map_range(pml4, virt, 0x9000, 4096, PAGE_GLOBAL | PAGE_USER,
+                            frames) == E_INVALID
+    assert paging.translate(pml4, virt) == E_NOT_MAPPED
+    assert frames.used == used
+
+
+def test_protect_refuses_user_in_the_kernel_half_and_global_in_the_lower_half(frames, pml4):
+    assert paging.map(pml4, KERNEL_VIRT, 0x9000, PAGE_WRITE, frames) == 0
+    assert paging.map(pml4, USER_VIRT, 0xa000, PAGE_USER, frames) == 0
+    assert paging.protect(pml4, KERNEL_VIRT, PAGE_USER) == E_INVALID
+    assert paging.protect(pml4, USER_VIRT, PAGE_USER | PAGE_GLOBAL) == E_INVALID
+    assert paging.get_flags(pml4, KERNEL_VIRT) == PAGE_WRITE
+    assert paging.get_flags(pml4, USER_VIRT) == PAGE_USER
 
 
 def test_hardware_bit_positions():
@@ -414,6 +460,16 @@ def test_a_conflict_midway_through_map_range_undoes_it(frames, pml4):
     for virt in range(0x4000, 0xc000, PAGE_SIZE):
         expected = 0x9000 if virt == 0x8000 else E_NOT_MAPPED
         assert paging.translate(pml4, virt) == expected
+
+
+def test_map_range_undo_invalidates_every_page_it_had_mapped(frames, pml4):
+    # The address space may be live: each page mapped and then taken back
+    # may sit in the TLB, so the undo must tell the TLB of each.
+    assert paging.map(pml4, 0x8000, 0x9000, 0, frames) == 0
+    tlb = RecordingTlb()
+    assert paging.map_range(pml4, 0x4000, 0x20000, 8 * PAGE_SIZE, 0, frames, tlb) == \
+        E_ALREADY_MAPPED
+    assert sorted(tlb.calls) == [0x4000, 0x5000, 0x6000, 0x7000]
 
 
 def test_out_of_memory_in_the_upper_half_loses_no_frame(frames, pml4):

@@ -35,17 +35,19 @@ STANDARD_MAP = [
     (0x7f0000, 0x10000, bootinfo.MEM_ACPI_RECLAIMABLE),
     (0xfd000000, 0x1000000, bootinfo.MEM_RESERVED),
 ]
-# A tiny machine, to run out of memory quickly: 112 usable frames.
+# A tiny machine, to run out of memory quickly: 112 usable frames above 1 MiB.
 SMALL_MAP = [
-    (0x0, 0x40000, bootinfo.MEM_USABLE),
-    (0x40000, 0x8000, bootinfo.MEM_BOOTLOADER_RECLAIMABLE),
-    (0x48000, 0x38000, bootinfo.MEM_USABLE),
-    (0x80000, 0x1000, bootinfo.MEM_RESERVED),
+    (0x100000, 0x40000, bootinfo.MEM_USABLE),
+    (0x140000, 0x8000, bootinfo.MEM_BOOTLOADER_RECLAIMABLE),
+    (0x148000, 0x38000, bootinfo.MEM_USABLE),
+    (0x180000, 0x1000, bootinfo.MEM_RESERVED),
 ]
 STANDARD_TOTAL = 0x7f0                 # frames below the end of the last usable region
-# usable 159 + 768 + 976 = 1903 frames, minus frame 0, kernel 128, module 3,
-# framebuffer 4, bitmap 1
-STANDARD_FREE = 1903 - 1 - 128 - 3 - 4 - 1
+STANDARD_LOW_USABLE = 0x9f             # usable frames below 1 MiB (frame 0 among them)
+# usable 159 + 768 + 976 = 1903 frames, minus the 159 below 1 MiB, kernel 128,
+# module 3, framebuffer 4, bitmap 1
+STANDARD_FREE = 1903 - STANDARD_LOW_USABLE - 128 - 3 - 4 - 1
+LOW_FRAMES = LOW_MEMORY_LIMIT // FRAME_SIZE
 
 
 def make_boot_info(memory_map=STANDARD_MAP, module=True, framebuffer=True):
@@ -100,11 +102,11 @@ def test_mm_error_codes_are_distinct_negative_and_named():
     from elyz.mm import errors
     codes = [errors.E_NOMEM, errors.E_INVALID, errors.E_DOUBLE_FREE, errors.E_RESERVED,
              errors.E_OUT_OF_RANGE, errors.E_NOT_MAPPED, errors.E_ALREADY_MAPPED,
-             errors.E_ALIGN]
+             errors.E_ALIGN, errors.E_REFUSED]
     assert errors.E_OK == 0
     assert all(code < 0 for code in codes) and len(set(codes)) == len(codes)
     for name in ['E_OK', 'E_NOMEM', 'E_INVALID', 'E_DOUBLE_FREE', 'E_RESERVED',
-                 'E_OUT_OF_RANGE', 'E_NOT_MAPPED', 'E_ALREADY_MAPPED', 'E_ALIGN']:
+                 'E_OUT_OF_RANGE', 'E_NOT_MAPPED', 'E_ALREADY_MAPPED', 'E_ALIGN', 'E_REFUSED']:
         assert errors.error_name(getattr(errors, name)) == name
     assert errors.error_name(1) == 'E_UNKNOWN'
     assert errors.error_name(-100) == 'E_UNKNOWN'
@@ -132,13 +134,15 @@ def test_bitmap_lives_in_usable_memory_above_1mib_clear_of_the_kernel():
     assert pmm.frame_state(pmm.bitmap_phys) == FRAME_RESERVED
 
 
-def test_bitmap_goes_below_1mib_when_nothing_above_has_room():
+def test_bitmap_never_goes_below_1mib_even_when_nothing_above_has_room():
     info = make_boot_info([(0x0, 0x9f000, bootinfo.MEM_USABLE),
                            (0x100000, 0x80000, bootinfo.MEM_USABLE)],
                           module=False, framebuffer=False)
-    pmm, _ = make_pmm(info)          # the kernel fills all of 1 MiB .. 1.5 MiB
-    assert pmm.bitmap_phys == FRAME_SIZE        # frame 0 is never used
-    assert counters_add_up(pmm)
+    simulate_ram()
+    pmm = PhysicalMemoryManager()
+    # the kernel fills all of 1 MiB .. 1.5 MiB: nothing could be allocated anyway
+    assert pmm.init(info, KERNEL_SIZE) == E_NOMEM
+    assert error_lines() == ['error: pmm: no usable region has room for the bitmap, bytes 4096']
 
 
 def test_init_without_usable_memory_fails_and_logs():
@@ -152,13 +156,12 @@ def test_init_without_usable_memory_fails_and_logs():
 
 
 def test_init_fails_when_no_region_has_room_for_the_bitmap():
-    # Frames 0 and 1 usable, the second region only reclaimable: the bitmap
-    # (one page) cannot avoid frame 0 ... except in frame 1.  Make frame 1
-    # the kernel's so nothing is left.
-    info = make_boot_info([(0x0, 0x2000, bootinfo.MEM_USABLE),
-                           (0x2000, 0x100000, bootinfo.MEM_BOOTLOADER_RECLAIMABLE)],
+    # One usable frame above 1 MiB, the rest only reclaimable; make that
+    # frame the kernel's so nothing is left.
+    info = make_boot_info([(0x0, 0x9f000, bootinfo.MEM_USABLE),
+                           (0x100000, 0x1000, bootinfo.MEM_USABLE),
+                           (0x101000, 0x100000, bootinfo.MEM_BOOTLOADER_RECLAIMABLE)],
                           module=False, framebuffer=False)
-    info.kernel_phys_base = 0x1000
     simulate_ram()
     pmm = PhysicalMemoryManager()
     assert pmm.init(info, 0x1000) == E_NOMEM
@@ -176,6 +179,55 @@ def test_frame_zero_is_never_handed_out():
     assert pmm.free_frame(0) == E_RESERVED
 
 
+def test_no_frame_below_1mib_is_ever_handed_out():
+    pmm, _ = make_pmm()               # 159 usable frames below 1 MiB in the map
+    handed_out = []
+    while True:
+        phys = pmm.alloc_frame()
+        if phys < 0:
+            break
+        handed_out.append(phys)
+    assert len(handed_out) == STANDARD_FREE
+    assert min(handed_out) >= LOW_MEMORY_LIMIT
+    for phys in handed_out:
+        assert pmm.free_frame(phys) == E_OK
+    while True:
+        phys = pmm.alloc_contiguous(1, 1)
+        if phys < 0:
+            break
+        assert phys >= LOW_MEMORY_LIMIT
+    assert counters_add_up(pmm)
+
+
+def test_usable_frames_below_1mib_count_as_reserved():
+    pmm, _ = make_pmm()
+    for frame in range(LOW_FRAMES):
+        assert pmm.frame_state(frame * FRAME_SIZE) == FRAME_RESERVED
+    assert set(range(LOW_FRAMES)) <= reserved_frame_numbers(pmm)
+    assert pmm.frame_state(LOW_MEMORY_LIMIT + 0x80000) == FRAME_RESERVED    # the bitmap
+    assert pmm.free_frame(0x5000) == E_RESERVED
+    assert pmm.free_frames(0x9e000, 1) == E_RESERVED
+    assert counters_add_up(pmm)
+
+
+def test_reclaim_never_frees_frames_below_1mib():
+    low_reclaimable = (0x8000, 0x10000)                 # 16 frames below 1 MiB
+    info = make_boot_info([(0x0, 0x8000, bootinfo.MEM_USABLE),
+                           (low_reclaimable[0], low_reclaimable[1],
+                            bootinfo.MEM_BOOTLOADER_RECLAIMABLE),
+                           (0x18000, 0x87000, bootinfo.MEM_USABLE)] + STANDARD_MAP[1:])
+    pmm, _ = make_pmm(info)
+    reserved_before = pmm.frames_reserved
+    assert pmm.reclaim_bootloader_memory(info) == RECLAIM_SIZE // FRAME_SIZE  # the high one only
+    for phys in range(low_reclaimable[0], sum(low_reclaimable), FRAME_SIZE):
+        assert pmm.frame_state(phys) == FRAME_RESERVED
+    assert pmm.frames_reserved == reserved_before - RECLAIM_SIZE // FRAME_SIZE
+    assert 'pmm: reclaimed %d bootloader frames' % (RECLAIM_SIZE // FRAME_SIZE) in log.captured
+    assert counters_add_up(pmm)
+    assert pmm.reclaim_bootloader_memory(info) == 0
+    assert counters_add_up(pmm)
+
+
 def test_kernel_modules_framebuffer_and_holes_are_reserved():
     pmm, _ = make_pmm()
     for phys in range(KERNEL_PHYS, KERNEL_PHYS + KERNEL_SIZE, FRAME_SIZE):
@@ -186,20 +238,21 @@ def test_kernel_modules_framebuffer_and_holes_are_reserved():
     for phys in range(FB_PHYS, FB_PHYS + FB_PITCH * FB_HEIGHT, FRAME_SIZE):
         assert pmm.frame_state(phys) == FRAME_RESERVED
     assert pmm.frame_state(0x9f000) == FRAME_RESERVED           # reserved entry
-    assert pmm.frame_state(0x9e000) == FRAME_FREE
+    assert pmm.frame_state(0x7ef000) == FRAME_FREE              # the last usable frame
     assert pmm.frame_state(0x7f0000) == E_OUT_OF_RANGE          # past the last usable byte
 
 
 def test_unaligned_usable_entries_are_rounded_inward():
-    info = make_boot_info([(0x0, 0x9f800, bootinfo.MEM_USABLE),
-                           (0x100800, 0x1ff800, bootinfo.MEM_USABLE)],
+    info = make_boot_info([(0x100800, 0xff000, bootinfo.MEM_USABLE),
+                           (0x200000, 0x100000, bootinfo.MEM_USABLE)],
                           module=False, framebuffer=False)
     pmm, _ = make_pmm(info, kernel_size=0)
-    assert pmm.frame_state(0x9e000) == FRAME_FREE
-    assert pmm.frame_state(0x9f000) == FRAME_RESERVED   # only half usable
     assert pmm.frame_state(0x100000) == FRAME_RESERVED  # only half usable
     assert pmm.bitmap_phys == 0x101000                  # first whole frame above 1 MiB
     assert pmm.frame_state(0x102000) == FRAME_FREE
+    assert pmm.frame_state(0x1fe000) == FRAME_FREE
+    assert pmm.frame_state(0x1ff000) == FRAME_RESERVED  # only half usable
+    assert pmm.frame_state(0x200000) == FRAME_FREE
     assert pmm.frames_total == 0x300
     assert counters_add_up(pmm)
 
@@ -373,12 +426,12 @@ def test_alloc_contiguous_skips_runs_broken_by_used_or_reserved_frames():
 
 
 def test_alloc_contiguous_run_never_covers_a_reserved_frame():
-    info = make_boot_info([(0x0, 0x9f000, bootinfo.MEM_USABLE),
-                           (0x9f000, 0x61000, bootinfo.MEM_RESERVED),
-                           (0x100000, 0x40000, bootinfo.MEM_USABLE)],
+    info = make_boot_info([(0x100000, 0x9f000, bootinfo.MEM_USABLE),
+                           (0x19f000, 0x61000, bootinfo.MEM_RESERVED),
+                           (0x200000, 0x40000, bootinfo.MEM_USABLE)],
                           module=False, framebuffer=False)
     pmm, _ = make_pmm(info, kernel_size=0)
-    # 0x9e000 is the last usable frame below the 0x9f000 hole: the aligned
+    # 0x19e000 is the last usable frame below the 0x19f000 hole: the aligned
     # pair starting there would cross into the hole.
     while True:
         phys = pmm.alloc_contiguous(2, 2)
@@ -386,8 +439,8 @@ def test_alloc_contiguous_run_never_covers_a_reserved_frame():
             break
         assert pmm.frame_state(phys) == FRAME_USED
         assert pmm.frame_state(phys + FRAME_SIZE) == FRAME_USED
-    assert pmm.frame_state(0x9e000) == FRAME_FREE
-    assert pmm.frame_state(0x9f000) == FRAME_RESERVED
+    assert pmm.frame_state(0x19e000) == FRAME_FREE
+    assert pmm.frame_state(0x19f000) == FRAME_RESERVED
     assert counters_add_up(pmm)
 
 
@@ -506,7 +559,7 @@ def test_random_alloc_free_never_hands_out_a_frame_twice(machine, ops):
         for k in range(n):
             frame = phys // FRAME_SIZE + k
             assert frame not in owned
-            assert frame != 0
+            assert frame >= LOW_FRAMES
             if not reclaimed[0]:
                 assert frame not in reserved_at_start
             owned.add(frame)

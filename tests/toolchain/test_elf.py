@@ -109,3 +109,54 @@ def test_no_undefined_symbols_and_no_host_libc(elf):
 
 def test_exported_entry_points_have_their_fixed_c_names(elf):
     assert symbol(elf, 'rpy_kmain')['st_info']['type'] == 'STT_FUNC'
+
+
+def _read_words(elf, address, count):
+    """Returns count 64-bit words at virtual address in the ELF's sections."""
+    for section in elf.iter_sections():
+        start = section['sh_addr']
+        if section['sh_type'] == 'SHT_PROGBITS' and start <= address < start + section['sh_size']:
+            offset = address - start
+            return list(struct.unpack_from('<%dQ' % count, section.data(), offset))
+    pytest.fail('address %#x is in no section with contents' % address)
+
+
+def test_kernel_stacks_lie_last_each_above_a_guard_page_as_image_py_says(elf):
+    from elyz.rlib_kernel import image
+    section = elf.get_section_by_name('.kernel_stacks')
+    assert section['sh_type'] == 'SHT_NOBITS'           # no bytes in the file
+    start = symbol(elf, 'elyz_kernel_stacks_start')['st_value']
+    end = symbol(elf, 'elyz_kernel_stacks_end')['st_value']
+    assert start % 4096 == 0 and end % 4096 == 0
+    assert end == symbol(elf, 'elyz_data_end')['st_value'] == symbol(elf, 'elyz_kernel_end')['st_value']
+    count = _read_words(elf, symbol(elf, 'elyz_kernel_stack_count')['st_value'], 1)[0]
+    assert count == len(image.STACK_NAMES)
+    table = _read_words(elf, symbol(elf, 'elyz_kernel_stack_table')['st_value'], 2 * count)
+    sizes = [image.BOOT_STACK_SIZE] + [image.IST_STACK_SIZE] * (count - 1)
+    below = start
+    for i in range(count):
+        bottom, top = table[2 * i], table[2 * i + 1]
+        assert bottom == below + image.STACK_GUARD_SIZE, image.STACK_NAMES[i]
+        assert top - bottom == sizes[i]
+        below = top
+    assert below == end
+    assert table[0] == symbol(elf, 'boot_stack_bottom')['st_value']
+    # The CPU tables are not next to any stack: they lie below the stacks' region.
+    for name in ('gdt', 'tss', 'idt'):
+        assert symbol(elf, name)['st_value'] < start
+
+
+def test_image_py_stack_constants_match_boot_h():
+    import os
+    import re
+    from elyz.rlib_kernel import image, runtime
+    from tests.conftest import ROOT
+    boot_h = open(os.path.join(ROOT, 'arch', 'x86_64', 'boot.h')).read()
+
+    def define(name):
+        match = re.search(r'#define %s\s+\(?(\d+)(?: \* (\d+))?\)?' % name, boot_h)
+        return int(match.group(1)) * int(match.group(2) or 1)
+    assert define('ELYZ_BOOT_STACK_SIZE') == image.BOOT_STACK_SIZE
+    assert define('ELYZ_IST_STACK_SIZE') == image.IST_STACK_SIZE
+    assert define('ELYZ_STACK_GUARD_SIZE') == image.STACK_GUARD_SIZE
+    assert define('ELYZ_STACK_CHECK_RESERVE') == runtime.STACK_CHECK_RESERVE

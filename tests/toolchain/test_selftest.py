@@ -9,22 +9,30 @@ import pytest
 from tests.toolchain.test_boot import make_image
 from tools import qemurun
 
-SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed$', re.M)
+SUMMARY = re.compile(r'^(\d+) passed, (\d+) failed, (\d+) skipped$', re.M)
 EXPECTED_TESTS = ('pmm.alloc_every_free_frame', 'paging.map_translate_unmap',
                   'heap.churn_back_to_baseline', 'runtime.memmove_overlap', 'console.scroll',
                   'interrupts.page_fault_caught', 'interrupts.breakpoint_returns',
-                  'interrupts.timer_ticks_advance', 'interrupts.timer_rate')
+                  'interrupts.timer_ticks_advance', 'interrupts.timer_rate',
+                  'cpu.control_registers', 'paging.kernel_tables_audit',
+                  'paging.kernel_image_not_writable', 'stacks.guard_pages_unmapped',
+                  'stacks.rpython_check_catches_recursion')
+# Run only on a CPU that has SMEP and SMAP (skipped on qemu64).
+SMEP_SMAP_TESTS = ('cpu.smap_blocks_user_access', 'cpu.smep_blocks_user_execution')
 
 
-def assert_all_passed(result):
+def assert_all_passed(result, expected=EXPECTED_TESTS):
     match = SUMMARY.search(result.log)
     assert match, 'no self-test summary (QEMU status %s):\n%s' % (result.status, result.tail())
     failures = re.findall(r'^TEST (\S+) FAIL (.*)$', result.log, re.M)
     assert failures == [], result.tail()
     ran = re.findall(r'^TEST (\S+) ok$', result.log, re.M)
-    for name in EXPECTED_TESTS:
+    for name in expected:
         assert name in ran, 'self-test %s did not run:\n%s' % (name, result.tail())
+    skipped = re.findall(r'^TEST (\S+) skipped \(.*\)$', result.log, re.M)
+    assert set(skipped) <= set(SMEP_SMAP_TESTS), result.tail()
     assert int(match.group(1)) == len(ran) and match.group(2) == '0'
+    assert int(match.group(3)) == len(skipped)
     assert result.status == qemurun.STATUS_SUCCESS, result.tail()
 
 
@@ -33,6 +41,16 @@ def test_selftests_pass_with_memory_size(kernel_elf, memory):
     result = qemurun.boot(kernel=kernel_elf, cmdline='elyz.selftest elyz.exit', memory=memory,
                           timeout=180)
     assert_all_passed(result)
+
+
+def test_selftests_pass_on_a_cpu_with_smep_and_smap(kernel_elf):
+    # QEMU's TCG 'max' CPU has SMEP and SMAP: the kernel turns both on and the
+    # self-tests prove them by behaviour (a blocked read, a blocked fetch).
+    result = qemurun.boot(kernel=kernel_elf, cmdline='elyz.selftest elyz.exit', memory='128M',
+                          cpu='max', timeout=180)
+    assert 'cpu: write protection on; global pages on; SMEP on; SMAP on' in result.log, \
+        result.tail()
+    assert_all_passed(result, EXPECTED_TESTS + SMEP_SMAP_TESTS)
 
 
 def test_selftests_pass_on_the_grub_framebuffer_path(kernel_elf, tmpdir):

@@ -16,7 +16,10 @@ void elyz_fatal(const char *msg) __attribute__((noreturn));
 void elyz_bump_init(void *start, size_t size);
 size_t elyz_bump_used(void);
 void elyz_set_allocator(elyz_malloc_fn m, elyz_free_fn f, elyz_realloc_fn r);
-void elyz_stack_bounds(void *top, long usable_length);
+/* The current stack is [bottom, top); RPython's stack check reports an
+ * overflow once fewer than reserve bytes are left (runtime.c). */
+void elyz_stack_bounds(void *bottom, void *top, long reserve);
+extern char *elyz_stack_bottom;
 
 typedef struct {
     char *stack_end;

@@ -88,12 +88,22 @@ static elyz_malloc_fn installed_malloc;
 static elyz_free_fn installed_free;
 static elyz_realloc_fn installed_realloc;
 
+/* Every bump block starts on a multiple of this (what malloc promises). */
+#define BUMP_ALIGNMENT ((size_t)16)
+#define BUMP_ALIGN_MASK (BUMP_ALIGNMENT - 1)
+
+/* Makes [start, start + size) the bump arena (its first bytes skipped up to
+   a BUMP_ALIGNMENT boundary).  Returns nothing; never fails: an arena too
+   small for one block makes every bump malloc return NULL. */
 void elyz_bump_init(void *start, size_t size)
 {
-    bump_start = bump_next = start;
+    size_t skip = (BUMP_ALIGNMENT - ((uintptr_t)start & BUMP_ALIGN_MASK)) & BUMP_ALIGN_MASK;
+    if (skip > size) skip = size;
+    bump_start = bump_next = (char *)start + skip;
     bump_end = (char *)start + size;
 }
 
+/* Returns the bytes carved from the bump arena so far. */
 size_t elyz_bump_used(void)
 {
     return (size_t)(bump_next - bump_start);
@@ -106,22 +116,35 @@ void elyz_set_allocator(elyz_malloc_fn m, elyz_free_fn f, elyz_realloc_fn r)
     installed_realloc = r;
 }
 
+/* Returns a BUMP_ALIGNMENT-aligned block of size bytes carved from the
+   arena (size 0 gets a block of its own, like any other size), or NULL
+   when the arena has fewer bytes left, before elyz_bump_init, or when size
+   is so large that rounding it up would wrap around (malloc(SIZE_MAX)). */
 static void *bump_alloc(size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
-    if (size > (size_t)(bump_end - bump_next)) return NULL;
+    size_t room = (size_t)(bump_end - bump_next);
+    if (size == 0) size = 1;
+    /* Checked before rounding: size + BUMP_ALIGN_MASK must not wrap to a
+       small number. */
+    if (size > room || size > SIZE_MAX - BUMP_ALIGN_MASK) return NULL;
+    size = (size + BUMP_ALIGN_MASK) & ~BUMP_ALIGN_MASK;
+    if (size > room) return NULL;
     void *p = bump_next;
     bump_next += size;
     bump_allocations++;
     return p;
 }
 
+/* Returns a block of size bytes from the installed allocator, or from the
+   bump arena until there is one; NULL when that allocator has no room. */
 void *malloc(size_t size)
 {
     void *p = installed_malloc ? installed_malloc(size) : bump_alloc(size);
     return p;
 }
 
+/* Returns a zeroed block of count * size bytes, or NULL when the product
+   overflows or malloc fails. */
 void *calloc(size_t count, size_t size)
 {
     size_t total = count * size;
@@ -136,12 +159,18 @@ static int in_bump_arena(void *p)
     return (char *)p >= bump_start && (char *)p < bump_end;
 }
 
+/* Gives p back to the installed allocator; returns nothing.  NULL and bump
+   blocks are ignored (boot-time objects live forever). */
 void free(void *p)
 {
     if (p == NULL || in_bump_arena(p)) return;   /* boot-time objects live forever */
     if (installed_free) installed_free(p);
 }
 
+/* Returns a block of size bytes holding the start of p's contents (p
+   itself or a new block), malloc(size) when p is NULL, or NULL when no
+   block can be had (p then stays valid).  Fatal for a block that is not
+   a bump block when no allocator is installed. */
 void *realloc(void *p, size_t size)
 {
     if (p == NULL) return malloc(size);
@@ -157,22 +186,39 @@ void *realloc(void *p, size_t size)
 
 /* ---- RPython stack checks ------------------------------------------- */
 
-/* The stack is [stack_end - stack_length, stack_end]; the program sets
-   both with elyz_stack_bounds() before running RPython code. */
-rpy_stacktoobig_t rpy_stacktoobig = { NULL, 64 * 1024, 1 };
+/* RPython inserts a check into every function of a recursion cycle: it
+   passes while sp lies in [stack_end - stack_length, stack_end], and calls
+   LL_stack_too_big_slowpath otherwise.  The bounds must be those of the
+   stack the CPU is on: the program sets them with elyz_stack_bounds()
+   before running RPython code and again at every switch of stacks (an IST
+   trap, and a context switch once threads exist). */
+rpy_stacktoobig_t rpy_stacktoobig = { NULL, 0, 1 };
+char *elyz_stack_bottom;
 
-void elyz_stack_bounds(void *top, long usable_length)
+void elyz_stack_bounds(void *bottom, void *top, long reserve)
 {
+    elyz_stack_bottom = bottom;
     rpy_stacktoobig.stack_end = top;
-    rpy_stacktoobig.stack_length = usable_length;
+    rpy_stacktoobig.stack_length = ((char *)top - (char *)bottom) - reserve;
 }
 
+/* Return the bounds elyz_stack_bounds() set last (0 before). */
+long elyz_stack_current_bottom(void) { return (long)elyz_stack_bottom; }
+long elyz_stack_current_top(void) { return (long)rpy_stacktoobig.stack_end; }
+
+/* Returns 1 (RPython raises StackOverflow) when sp is in the reserve at
+   the bottom of the current stack, or 0 inside RPython's critical code
+   (report_error cleared).  A stack pointer outside the current stack means
+   the bounds were not switched with the stack: fatal, never a false
+   StackOverflow and never a silent pass. */
 char LL_stack_too_big_slowpath(long current)
 {
-    if (rpy_stacktoobig.stack_end == NULL) {
-        rpy_stacktoobig.stack_end = (char *)current;
-        return 0;
-    }
+    char *sp = (char *)current;
+    if (rpy_stacktoobig.stack_end == NULL)
+        elyz_fatal("RPython stack check before elyz_stack_bounds()");
+    if (sp > rpy_stacktoobig.stack_end || sp < elyz_stack_bottom)
+        elyz_fatal("RPython stack check: the stack pointer is outside the current "
+                   "stack (its bounds were not switched with it)");
     return rpy_stacktoobig.report_error;
 }
 
