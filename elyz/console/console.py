@@ -40,7 +40,7 @@ from rpython.rlib.objectmodel import specialize
 
 from elyz.console import font_data
 from elyz.console.framebuffer import Framebuffer, E_OK, frame_bytes
-from elyz.kernel.log import LogSink
+from elyz.lib.log import LogSink
 from elyz.kernel.panic import PanicScreen
 from elyz.rlib_kernel import rawmem
 

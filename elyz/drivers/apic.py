@@ -4,7 +4,7 @@
                                 enables the APIC (IA32_APIC_BASE global
                                 enable, then the spurious vector register)
     mmio_address(phys) -> virtual address of the register page, or an E_*
-                                code of elyz.mm.errors: THE one place that
+                                code of elyz.abi.errors: THE one place that
                                 decides how the LAPIC is mapped
     register_page() -> the virtual address init() will use, 0 when none
                                 (no APIC, x2APIC mode, unmappable): probe it first

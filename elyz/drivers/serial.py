@@ -5,7 +5,7 @@ init() programs 115200 baud 8N1 and returns False when no UART answers
 (the scratch-register test fails); put_char then does nothing.
 """
 
-from elyz.kernel.log import LogSink
+from elyz.lib.log import LogSink
 from elyz.rlib_kernel import ports
 
 COM1_BASE = 0x3F8

@@ -11,7 +11,7 @@ run to run.
 """
 
 from elyz.console.console import Console
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import heap, kernel_space, paging
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import cpu, rawmem, runtime

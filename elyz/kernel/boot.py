@@ -9,7 +9,7 @@
 
 from elyz.boot import bootinfo, layout, limine, memmap, multiboot2, pvh
 from elyz.boot import errors as boot_errors
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.rlib_kernel import image
 
 E_UNKNOWN_PROTOCOL = -100

@@ -21,7 +21,7 @@ Each returns None when it passed or a constant string saying why not.
 from elyz.console.console import Console
 from elyz.kernel import selftest, traps
 from elyz.mm import heap, kernel_space, paging
-from elyz.mm.errors import E_NOMEM, E_NOT_MAPPED
+from elyz.abi.errors import E_NOMEM, E_NOT_MAPPED
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import rawmem
 

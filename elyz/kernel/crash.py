@@ -15,7 +15,8 @@ where it must instead of corrupting itself or going on silently.
     when the command line names none.
 """
 
-from elyz.kernel import log, traps
+from elyz.kernel import traps
+from elyz.lib import log
 from elyz.rlib_kernel import cpu
 from elyz.rlib_kernel import traps as arch_traps
 

@@ -9,7 +9,8 @@
 
 from elyz.console.console import CONSOLE, PANIC_SCREEN
 from elyz.console.framebuffer import E_NO_FRAMEBUFFER
-from elyz.kernel import log, panic
+from elyz.kernel import panic
+from elyz.lib import log
 from elyz.mm import heap
 
 

@@ -18,7 +18,8 @@ from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
-from elyz.kernel import bench, boot, crash, display, log, memory, panic, qemu, selftest
+from elyz.kernel import bench, boot, crash, display, memory, panic, qemu, selftest
+from elyz.lib import log
 from elyz.kernel import traps
 # They register the self-tests.
 from elyz.kernel import core_selftests, trap_selftests, protection_selftests

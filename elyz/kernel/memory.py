@@ -11,9 +11,9 @@
     log_memory_state()     one line of PMM and heap figures
 """
 
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import heap, kernel_space
-from elyz.mm.errors import error_name
+from elyz.abi.errors import error_name
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import image, runtime
 

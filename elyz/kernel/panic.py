@@ -10,7 +10,7 @@ Never returns (untranslated: raises cpu.Halted after recording the panic).
 
 from rpython.rtyper.lltypesystem import lltype, rffi
 
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.rlib_kernel.backend.checks import may_allocate
 from elyz.kernel import qemu
 from elyz.rlib_kernel import cpu

@@ -13,7 +13,7 @@ Registration happens at import time (prebuilt list); running allocates
 nothing of its own.
 """
 
-from elyz.kernel import log
+from elyz.lib import log
 
 _tests = []
 SKIPPED = 'skipped: '

@@ -49,7 +49,8 @@ print constant strings and numbers only.
 from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.drivers import apic, pic
-from elyz.kernel import clock, log, panic
+from elyz.kernel import clock, panic
+from elyz.lib import log
 from elyz.rlib_kernel import cpu, image, trapframe
 from elyz.rlib_kernel import traps as arch_traps
 

@@ -59,9 +59,9 @@ control page included.
 
 from rpython.rlib.rarithmetic import r_uint, intmask
 
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import pmm as pmm_module
-from elyz.mm.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE,
+from elyz.abi.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE,
                             E_OUT_OF_RANGE, E_ALIGN, E_REFUSED)
 from elyz.rlib_kernel import rawmem
 

@@ -32,9 +32,9 @@
 """
 
 from elyz.boot import bootinfo
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import paging, protection
-from elyz.mm.errors import error_name
+from elyz.abi.errors import error_name
 from elyz.rlib_kernel import cpu, image
 
 MSR_EFER = 0xC0000080

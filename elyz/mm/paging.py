@@ -4,7 +4,7 @@ Page tables live in physical frames and are read and written through the
 higher-half direct map (virtual = physical + hhdm offset).  An address
 space is named by the physical address of its PML4.  A function that can
 fail returns 0 (or a physical address, or flags) on success and a negative
-E_* code from elyz.mm.errors on failure; none raises for an expected
+E_* code from elyz.abi.errors on failure; none raises for an expected
 failure and none allocates GC memory (loops are `while` loops: a `for ...
 in range()` would allocate a range iterator).
 
@@ -63,7 +63,7 @@ index for both halves.
 
 from rpython.rlib.unroll import unrolling_iterable
 
-from elyz.mm.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
+from elyz.abi.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
 from elyz.rlib_kernel import rawmem
 
 PAGE_SHIFT = 12

@@ -64,8 +64,8 @@ to reserve_range before init.
 from rpython.rlib.rarithmetic import r_uint, intmask
 
 from elyz.boot import bootinfo
-from elyz.kernel import log
-from elyz.mm.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE, E_RESERVED,
+from elyz.lib import log
+from elyz.abi.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE, E_RESERVED,
                             E_OUT_OF_RANGE, E_ALIGN)
 from elyz.rlib_kernel import rawmem
 

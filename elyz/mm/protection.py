@@ -20,7 +20,7 @@ Intel SDM vol. 3A 2.5 (control registers), 4.6 (access rights: WP, SMEP,
 SMAP); CPUID leaf 7 (structured extended features).
 """
 
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.rlib_kernel import cpu
 
 CR0_WP = 1 << 16            # supervisor writes obey read-only pages

@@ -9,7 +9,8 @@ from elyz.console.console import (Console, ConsolePanicScreen, E_BAD_COLOR,
                                   PANIC_BG, PANIC_FG, PANIC_TITLE, BLACK, LIGHT_GREY, WHITE,
                                   YELLOW, BLUE)
 from elyz.console.framebuffer import E_OK, E_UNSUPPORTED_MODE, E_NO_FRAMEBUFFER
-from elyz.kernel import log, panic
+from elyz.kernel import panic
+from elyz.lib import log
 from elyz.rlib_kernel import cpu, rawmem
 from tests.console.fbtools import (FB_ADDRESS, SHADOW_ADDRESS, MODES, make_memory,
                                    add_frame, read_pixel, glyph_pixel_is_set, mark_padding,

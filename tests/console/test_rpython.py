@@ -4,7 +4,8 @@ from elyz.boot.bootinfo import boot_info
 from elyz.console import console as console_mod
 from elyz.console.console import Console, ConsolePanicScreen, CONSOLE, PANIC_SCREEN
 from elyz.console.framebuffer import Framebuffer
-from elyz.kernel import log, panic
+from elyz.kernel import panic
+from elyz.lib import log
 from tests.support import rpycheck
 
 _FB = Framebuffer()

@@ -3,7 +3,7 @@ heap log their errors there)."""
 
 import pytest
 
-from elyz.kernel import log
+from elyz.lib import log
 
 
 @pytest.fixture(autouse=True)

@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from elyz.boot import bootinfo, memmap
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import heap as heap_module
 from elyz.mm import pmm as pmm_module
-from elyz.mm.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE,
+from elyz.abi.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE,
                             E_OUT_OF_RANGE, E_ALIGN, E_REFUSED)
 from elyz.mm.heap import (Heap, PageSource, HEADER_SIZE, MAX_SMALL_PAYLOAD, PAGE_SIZE,
                           SLAB_PAGES, MAX_ALLOC)

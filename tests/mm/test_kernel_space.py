@@ -4,9 +4,9 @@ import pytest
 
 from elyz.boot import bootinfo, memmap
 from elyz.boot.bootinfo import BootInfo
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import audit, kernel_space, paging, protection
-from elyz.mm.errors import E_NOT_MAPPED
+from elyz.abi.errors import E_NOT_MAPPED
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import cpu, image, rawmem
 
@@ -47,7 +47,11 @@ def space():
     pml4 = kernel_space.build(info, pmm)
     assert pml4 > 0
     kernel_space.activate(pml4)
-    return info, layout, pml4
+    yield info, layout, pml4
+    kernel_space.reset_for_tests()
+    paging.set_hhdm_offset(0)
+    image.emulate()
+    cpu.emulate()
 
 
 def test_image_sections_get_their_permissions(space):

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from elyz.boot import bootinfo, memmap
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import pmm as pmm_module
-from elyz.mm.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE, E_RESERVED,
+from elyz.abi.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE, E_RESERVED,
                             E_OUT_OF_RANGE, E_ALIGN)
 from elyz.mm.pmm import (PhysicalMemoryManager, FRAME_SIZE, FRAME_FREE, FRAME_USED,
                          FRAME_RESERVED, LOW_MEMORY_LIMIT)
@@ -99,7 +99,7 @@ def error_lines():
 # ----------------------------------------------------------------- errors
 
 def test_mm_error_codes_are_distinct_negative_and_named():
-    from elyz.mm import errors
+    from elyz.abi import errors
     codes = [errors.E_NOMEM, errors.E_INVALID, errors.E_DOUBLE_FREE, errors.E_RESERVED,
              errors.E_OUT_OF_RANGE, errors.E_NOT_MAPPED, errors.E_ALREADY_MAPPED,
              errors.E_ALIGN, errors.E_REFUSED]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from elyz.kernel import log
+from elyz.lib import log
 from elyz.mm import protection
 from elyz.rlib_kernel import cpu
 

@@ -1,6 +1,6 @@
 """The kernel log: levels, number formatting, sinks, history replay."""
 
-from elyz.kernel import log
+from elyz.lib import log
 
 
 class Recorder(log.LogSink):
