@@ -5,12 +5,17 @@
                                              every interrupt and CPU exception
     rpy_heap_malloc/realloc/free             the C runtime's allocator after
                                              boot (arch/common/kernel/heap_glue.c)
+    rpy_obj_*(proc, ...)                     the object API (elyz/obj/api.py) for
+                                             the process with record index proc:
+                                             what the system calls will call;
+                                             allocation-free like rpy_trap
 
 ENTRY_POINTS lists them for the backend (targetelyz.py).
 """
 
 from elyz.kernel import main, traps
 from elyz.mm import heap
+from elyz.obj import api, process
 from elyz.rlib_kernel.backend.program import EntryPoint
 
 
@@ -42,10 +47,60 @@ def rpy_heap_free(addr):
     return heap.heap_free(addr)
 
 
+# describe() fills this record; the system-call layer copies it out.
+last_description = api.Description()
+
+
+def rpy_obj_allocate(proc, size, rights):
+    return api.allocate(process.get(proc), size, rights)
+
+
+def rpy_obj_clone(proc, desc, rights):
+    return api.clone(process.get(proc), desc, rights)
+
+
+def rpy_obj_borrow(proc, desc, duration):
+    return api.borrow(process.get(proc), desc, duration)
+
+
+def rpy_obj_transfer(proc, desc, target):
+    return api.transfer(process.get(proc), desc, target)
+
+
+def rpy_obj_release(proc, desc):
+    return api.release(process.get(proc), desc)
+
+
+def rpy_obj_map(proc, desc, vaddr, offset, length, prot):
+    return api.map(process.get(proc), desc, vaddr, offset, length, prot)
+
+
+def rpy_obj_unmap(proc, vaddr, length):
+    return api.unmap(process.get(proc), vaddr, length)
+
+
+def rpy_obj_describe(proc, desc):
+    return api.describe(process.get(proc), desc, last_description)
+
+
+def rpy_obj_exit(proc, code):
+    return api.exit(process.get(proc), code)
+
+
 ENTRY_POINTS = [
     EntryPoint(rpy_kmain, [int, int, int], 'rpy_kmain'),
     EntryPoint(rpy_trap, [int], 'rpy_trap', allocation_free=True),
     EntryPoint(rpy_heap_malloc, [int], 'rpy_heap_malloc', allocation_free=True),
     EntryPoint(rpy_heap_realloc, [int, int], 'rpy_heap_realloc', allocation_free=True),
     EntryPoint(rpy_heap_free, [int], 'rpy_heap_free', allocation_free=True),
+    EntryPoint(rpy_obj_allocate, [int, int, int], 'rpy_obj_allocate', allocation_free=True),
+    EntryPoint(rpy_obj_clone, [int, int, int], 'rpy_obj_clone', allocation_free=True),
+    EntryPoint(rpy_obj_borrow, [int, int, int], 'rpy_obj_borrow', allocation_free=True),
+    EntryPoint(rpy_obj_transfer, [int, int, int], 'rpy_obj_transfer', allocation_free=True),
+    EntryPoint(rpy_obj_release, [int, int], 'rpy_obj_release', allocation_free=True),
+    EntryPoint(rpy_obj_map, [int, int, int, int, int, int], 'rpy_obj_map',
+               allocation_free=True),
+    EntryPoint(rpy_obj_unmap, [int, int, int], 'rpy_obj_unmap', allocation_free=True),
+    EntryPoint(rpy_obj_describe, [int, int], 'rpy_obj_describe', allocation_free=True),
+    EntryPoint(rpy_obj_exit, [int, int], 'rpy_obj_exit', allocation_free=True),
 ]

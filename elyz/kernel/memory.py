@@ -2,7 +2,8 @@
 
     1. the physical memory manager over the normalised memory map;
     2. the kernel's own page tables (elyz/mm/kernel_space.py), then the
-       switch to them;
+       switch to them; process address spaces copy their kernel half
+       (elyz/mm/address_space.py);
     3. bootloader-reclaimable memory handed to the PMM (nothing of the
        bootloader's is used any more: BootInfo holds copies);
     4. the kernel heap, and the C runtime's malloc moved onto it.
@@ -12,7 +13,7 @@
 """
 
 from elyz.lib import log
-from elyz.mm import heap, kernel_space
+from elyz.mm import address_space, heap, kernel_space
 from elyz.abi.errors import error_name
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import image, runtime
@@ -36,6 +37,7 @@ def init_memory(boot_info):
     if pml4 < 0:
         return _fail('kernel page tables', pml4)
     kernel_space.activate(pml4)
+    address_space.init(pml4, pmm)
     reclaimed = pmm.reclaim_bootloader_memory(boot_info)
     if reclaimed < 0:
         return _fail('reclaiming bootloader memory', reclaimed)

@@ -15,7 +15,8 @@ Each test returns None when it passed, or a constant string saying why not.
 
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import pit
-from elyz.kernel import clock, selftest, traps
+from elyz.kernel import selftest, traps
+from elyz.lib import clock
 from elyz.rlib_kernel import cpu, rawmem
 from elyz.rlib_kernel import traps as arch_traps
 

@@ -37,7 +37,8 @@ What a trap does:
                               was called (the boot test of an exception
                               escaping the handler: the C side must stop the
                               kernel), else counted as unexpected
-    the APIC timer            clock.tick(), EOI
+    the APIC timer            clock.tick(), expire the leases now due
+                              (elyz/obj/api.py), EOI
     PIC vectors 0x20-0x2f     (all masked: only spurious ones) EOI if real
     APIC spurious / error     counted (error: ESR read, EOI)
     anything else             counted; EOI when the APIC has it in service
@@ -49,7 +50,9 @@ print constant strings and numbers only.
 from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.drivers import apic, pic
-from elyz.kernel import clock, panic
+from elyz.kernel import panic
+from elyz.obj import api as objects
+from elyz.lib import clock
 from elyz.lib import log
 from elyz.rlib_kernel import cpu, image, trapframe
 from elyz.rlib_kernel import traps as arch_traps
@@ -208,6 +211,7 @@ def dispatch(frame):
     vector = trapframe.read(frame, trapframe.VECTOR)
     if vector == apic.TIMER_VECTOR:
         clock.tick()
+        objects.expire_leases(clock.ticks())
         apic.eoi()
     elif vector < EXCEPTION_COUNT:
         _handle_exception(frame, vector)

@@ -3,6 +3,9 @@
     halt_forever()           cli; hlt, never returns (untranslated: raises Halted)
     wait_for_interrupt()     sti; hlt (untranslated: no-op)
     disable_interrupts() / enable_interrupts()
+    save_and_disable_interrupts() -> flags   restore_interrupts(flags)
+                             a critical section that nests: flags says
+                             whether interrupts were on
     compiler_barrier()       the C compiler must reload memory after it (e.g. a
                              word an interrupt handler changes); no CPU fence
     read_tsc() -> cycles     (untranslated: a counter that advances by 1000 per call)
@@ -28,6 +31,9 @@ static inline void elyz_halt_loop(void) { for (;;) __asm__ volatile("cli; hlt");
 static inline void elyz_wait_for_interrupt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void elyz_cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void elyz_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline long elyz_irq_save(void)
+{ unsigned long f; __asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory"); return (long)((f >> 9) & 1); }
+static inline void elyz_irq_restore(long on) { if (on) __asm__ volatile("sti" ::: "memory"); }
 static inline void elyz_compiler_barrier(void) { __asm__ volatile("" ::: "memory"); }
 static inline long elyz_rdtsc(void)
 { unsigned int lo, hi; __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)); return (long)(((unsigned long)hi << 32) | lo); }
@@ -113,6 +119,19 @@ _halt_loop = _ext('elyz_halt_loop', [], V, _halt)
 _wfi = _ext('elyz_wait_for_interrupt', [], V, lambda: _set('interrupts_enabled', True))
 _cli = _ext('elyz_cli', [], V, lambda: _set('interrupts_enabled', False))
 _sti = _ext('elyz_sti', [], V, lambda: _set('interrupts_enabled', True))
+def _emulated_irq_save():
+    was_on = _emulated[0].interrupts_enabled
+    _emulated[0].interrupts_enabled = False
+    return 1 if was_on else 0
+
+
+def _emulated_irq_restore(on):
+    if on:
+        _emulated[0].interrupts_enabled = True
+
+
+_irq_save = _ext('elyz_irq_save', [], S, _emulated_irq_save)
+_irq_restore = _ext('elyz_irq_restore', [S], V, _emulated_irq_restore)
 _barrier = _ext('elyz_compiler_barrier', [], V, lambda: None)
 _rdtsc = _ext('elyz_rdtsc', [], S, _tick)
 _read_cr2 = _ext('elyz_read_cr2', [], S, lambda: _emulated[0].cr2)
@@ -147,6 +166,17 @@ def disable_interrupts():
 
 def enable_interrupts():
     _sti()
+
+
+def save_and_disable_interrupts():
+    """Turns interrupts off; returns 1 when they were on, else 0."""
+    return _irq_save()
+
+
+def restore_interrupts(flags):
+    """Turns interrupts back on when flags (from save_and_disable_interrupts)
+    says they were on; returns nothing."""
+    _irq_restore(flags)
 
 
 def compiler_barrier():

@@ -4,7 +4,8 @@ import pytest
 
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import apic, pic, pit
-from elyz.kernel import clock, entry, panic, traps, trap_selftests
+from elyz.kernel import entry, panic, traps, trap_selftests
+from elyz.lib import clock
 from elyz.lib import log
 from elyz.rlib_kernel import cpu, image, ports, rawmem, trapframe
 from elyz.rlib_kernel import traps as arch_traps

@@ -2,7 +2,7 @@
 
 import pytest
 
-from elyz.kernel import clock
+from elyz.lib import clock
 
 
 @pytest.fixture(autouse=True)
