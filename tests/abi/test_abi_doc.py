@@ -1,0 +1,56 @@
+"""docs/abi.md and elyz/abi/*.py say the same: every error code, right and
+limit in the tables of the page has the value the kernel uses, and none is
+missing."""
+
+import os
+import re
+
+from elyz.abi import errors, limits, rights
+from tests.conftest import ROOT
+
+DOC = open(os.path.join(ROOT, 'docs', 'abi.md')).read()
+
+
+def table_rows(heading):
+    """Returns the rows (lists of cells) of the first table after heading."""
+    start = DOC.index('\n## %s\n' % heading)
+    rows = []
+    for line in DOC[start:].splitlines()[2:]:
+        if line.startswith('|'):
+            cells = [c.strip() for c in line.strip('|').split('|')]
+            if not set(cells[0]) <= set('-'):
+                rows.append(cells)
+        elif rows:
+            break
+    return rows[1:]
+
+
+def test_every_error_code_is_documented_with_its_value():
+    rows = table_rows('Error codes')
+    documented = [(row[0].strip('`'), int(row[1])) for row in rows]
+    assert documented == [(name, -i) for i, name in enumerate(errors.NAMES)]
+    for name, value in documented:
+        assert getattr(errors, name) == value
+        assert errors.error_name(value) == name
+
+
+def test_every_right_is_documented_with_its_bit():
+    rows = table_rows('Rights')
+    documented = [(row[0].strip('`'), int(row[1], 16)) for row in rows]
+    assert documented == rights.RIGHT_NAMES
+    assert 'MEMORY_RIGHTS` = %#x' % rights.MEMORY_RIGHTS in DOC
+    assert 'PROCESS_RIGHTS` = %#x' % rights.PROCESS_RIGHTS in DOC
+
+
+def test_every_limit_is_documented_with_its_value():
+    rows = table_rows('Limits')
+    documented = dict((row[0].strip('`'), int(row[1], 0)) for row in rows)
+    names = [n for n in dir(limits) if n.isupper()]
+    assert sorted(documented) == sorted(names)
+    for name in names:
+        assert documented[name] == getattr(limits, name), name
+
+
+def test_every_error_an_operation_lists_is_in_the_table():
+    listed = set(re.findall(r'`(E_[A-Z_]+)`', DOC))
+    assert listed <= set(errors.NAMES)
