@@ -26,8 +26,20 @@
  * The stacks live in stacks.S, each above an unmapped guard page, away
  * from these tables: a kernel stack overflow faults on a guard page (and
  * becomes a #DF on IST1) instead of overwriting the TSS or the IDT.
- * RSP0 (the stack for traps from user mode) stays 0 until user mode exists.
- * Every gate is a DPL 0 interrupt gate (IF cleared on entry).
+ * RSP0, the stack for traps from user mode, is the current process's
+ * kernel stack (elyz_set_kernel_stack).
+ * Every gate is a DPL 0 interrupt gate (IF cleared on entry): int3 from user
+ * mode is a #GP, not a breakpoint.
+ *
+ * System calls (elyz_enable_syscalls): IA32_STAR as drawn above, IA32_LSTAR
+ * = elyz_syscall_entry (syscall.S), IA32_FMASK clears IF, DF, TF and AC on
+ * entry, EFER.SCE on.  GS: IA32_GS_BASE = &elyz_percpu in kernel mode (the
+ * per-CPU area: its own address, the kernel stack top syscall entry loads,
+ * a scratch word for the user rsp); swapgs exchanges it with
+ * IA32_KERNEL_GS_BASE on every crossing (trap.S, syscall.S).
+ *
+ * void elyz_syscall_dispatch(long frame)
+ *     Called by syscall.S; runs rpy_syscall(frame) like a trap from ring 3.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -99,6 +111,8 @@ extern rpy_stacktoobig_t rpy_stacktoobig;
 
 extern const uint64_t elyz_trap_stub_table[IDT_VECTORS];
 extern long rpy_trap(long frame);
+extern long rpy_syscall(long frame);
+extern char elyz_syscall_entry[];
 extern void pypy_debug_catch_fatal_exception(void);
 extern void elyz_debug_putc(char c);
 extern char elyz_ist1_stack_top[], elyz_ist2_stack_top[], elyz_ist3_stack_top[];
@@ -107,6 +121,42 @@ static uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 static int trap_depth;
+
+#define MSR_EFER                0xc0000080
+#define MSR_STAR                0xc0000081
+#define MSR_LSTAR               0xc0000082
+#define MSR_FMASK               0xc0000084
+#define MSR_GS_BASE             0xc0000101
+#define MSR_KERNEL_GS_BASE      0xc0000102
+#define EFER_SCE                (1ULL << 0)
+#define RFLAGS_TF               (1ULL << 8)
+#define RFLAGS_IF               (1ULL << 9)
+#define RFLAGS_DF               (1ULL << 10)
+#define RFLAGS_AC               (1ULL << 18)
+#define STAR_KERNEL_BASE        KERNEL_CS               /* SYSCALL: cs 0x08, ss 0x10 */
+#define STAR_USER_BASE          (KERNEL_DS | 3)         /* SYSRET: ss 0x1b, cs 0x23 */
+#define FRAME_CS                18      /* trapframe.py CS = 144, in words */
+
+/* The per-CPU area (one CPU); syscall.S uses its offsets. */
+struct percpu {
+    uint64_t self;                      /* 0 */
+    uint64_t kernel_rsp;                /* 8: top of the current kernel stack */
+    uint64_t user_rsp;                  /* 16: the user rsp at syscall entry */
+};
+struct percpu elyz_percpu __attribute__((aligned(64)));
+
+static inline void wrmsr(uint32_t msr, uint64_t value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32))
+                     : "memory");
+}
+
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
 
 static void set_tss_descriptor(void)
 {
@@ -182,6 +232,27 @@ void elyz_x86_64_init_traps(void)
     set_gate(VECTOR_MACHINE_CHECK, IST_MACHINE_CHECK);
     struct table_pointer pointer = { sizeof idt - 1, (uint64_t)idt };
     __asm__ volatile("lidt %0" : : "m"(pointer) : "memory");
+    /* After load_gdt (a null GS selector may clear the base). */
+    elyz_percpu.self = (uint64_t)&elyz_percpu;
+    wrmsr(MSR_GS_BASE, (uint64_t)&elyz_percpu);
+    wrmsr(MSR_KERNEL_GS_BASE, 0);
+}
+
+/* Turns the syscall instruction on (see the header).  Cannot fail. */
+void elyz_enable_syscalls(void)
+{
+    wrmsr(MSR_STAR, ((uint64_t)STAR_USER_BASE << 48) | ((uint64_t)STAR_KERNEL_BASE << 32));
+    wrmsr(MSR_LSTAR, (uint64_t)elyz_syscall_entry);
+    wrmsr(MSR_FMASK, RFLAGS_IF | RFLAGS_DF | RFLAGS_TF | RFLAGS_AC);
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+}
+
+/* Makes top the stack of traps and system calls from user mode (TSS RSP0
+ * and the per-CPU kernel_rsp).  Cannot fail. */
+void elyz_set_kernel_stack(long top)
+{
+    tss.rsp[0] = (uint64_t)top;
+    elyz_percpu.kernel_rsp = (uint64_t)top;
 }
 
 /* Returns the IST index the gate of vector uses, 0 for none. */
@@ -220,7 +291,12 @@ void elyz_trap_dispatch(long frame)
     char *saved_bottom = elyz_stack_bottom;
     int ist = ist_of(vector);
 
-    if (++trap_depth > MAX_TRAP_NESTING)
+    /* A trap from user mode starts a fresh kernel entry on the process's own
+     * kernel stack; nesting counts only traps taken in kernel mode.  (Every
+     * context switch happens at depth 1, so the count stays right.) */
+    if (((long *)frame)[FRAME_CS] & 3)
+        trap_depth = 1;
+    else if (++trap_depth > MAX_TRAP_NESTING)
         elyz_fatal("traps nested too deeply (a fault in the trap handler?)");
     if (ist)
         elyz_stack_bounds(ist_top(ist) - ELYZ_IST_STACK_SIZE, ist_top(ist),
@@ -237,5 +313,20 @@ void elyz_trap_dispatch(long frame)
     pypy_g_ExcData = saved_exception;
     rpy_stacktoobig = saved_bounds;
     elyz_stack_bottom = saved_bottom;
+    trap_depth--;
+}
+
+/* The body of a system call: rpy_syscall(frame) with a clean RPython
+ * exception state; an exception left behind is fatal, as for traps. */
+void elyz_syscall_dispatch(long frame)
+{
+    trap_depth = 1;
+    pypy_g_ExcData.ed_exc_type = NULL;
+    pypy_g_ExcData.ed_exc_value = NULL;
+    rpy_syscall(frame);
+    if (pypy_g_ExcData.ed_exc_type != NULL) {
+        put_string("FATAL: an RPython exception escaped a system call\n");
+        pypy_debug_catch_fatal_exception();
+    }
     trap_depth--;
 }

@@ -19,6 +19,11 @@
  * 8-byte addresses, ended by a (0, 0) pair; traps.py searches it through
  * elyz_probe_fixup_for.
  *
+ * long elyz_user_copy(long dst, long src, long n)
+ *     copies n bytes (rep movsb); returns 0, or the bytes not copied when a
+ *     page fault stopped it (the fixup reads what rcx still counts).  The
+ *     copies to and from user memory go through it (elyz/mm/usercopy.py).
+ *
  * long elyz_probe_call(long target)
  *     calls the code at target (which must return 0 or a value, with no
  *     arguments); when fetching its first instruction page-faults (SMEP, NX,
@@ -64,6 +69,18 @@ elyz_probe_write_fixup:
     ret
 
     .balign 16
+    .globl elyz_user_copy, elyz_user_copy_fault_insn, elyz_user_copy_fixup
+elyz_user_copy:
+    movq %rdx, %rcx
+elyz_user_copy_fault_insn:
+    rep movsb
+    xorl %eax, %eax
+    ret
+elyz_user_copy_fixup:
+    movq %rcx, %rax
+    ret
+
+    .balign 16
     .globl elyz_probe_call, elyz_probe_call_fixup
 elyz_probe_call:
     movq %rdi, elyz_probe_call_target(%rip)
@@ -88,4 +105,5 @@ elyz_probe_fixup_table:
     .quad elyz_probe_read_fault_insn, elyz_probe_read_fixup
     .quad elyz_probe_read32_fault_insn, elyz_probe_read32_fixup
     .quad elyz_probe_write_fault_insn, elyz_probe_write_fixup
+    .quad elyz_user_copy_fault_insn, elyz_user_copy_fixup
     .quad 0, 0

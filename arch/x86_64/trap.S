@@ -21,13 +21,23 @@
  * words, so the 176-byte frame starts 16-byte aligned and the C call below
  * follows the System V stack alignment rule.
  *
- * Only kernel mode exists so far: when user mode arrives, trap_common must
- * swapgs on entry and exit when the saved cs has RPL 3.
+ * GS: in kernel mode GS_BASE holds the per-CPU area (cpu_tables.c), in user
+ * mode the user's value (KERNEL_GS_BASE then holds the per-CPU area).
+ * trap_common swaps them (swapgs) on entry and on exit when the saved cs
+ * has RPL 3.  NMI, #DF and #MC may strike anywhere, also between a
+ * `syscall` and its swapgs (syscall.S), where cs already says kernel: their
+ * stubs go through trap_paranoid, which decides by reading MSR_GS_BASE.
+ *
+ * elyz_trap_exit (the tail of trap_common) is also how a new process first
+ * enters user mode and how every system call returns (syscall.S): with rsp
+ * at a trap frame, it restores it and leaves with iretq.
  */
 
 #define TRAP_VECTORS    256
 #define FRAME_VECTOR_AND_ERROR  16      /* the two words the stub pushed */
 #define RFLAGS_AC               (1 << 18)       /* alignment check / SMAP override */
+#define FRAME_CS_FROM_VECTOR    24      /* cs, counted from the vector word */
+#define MSR_GS_BASE             0xc0000101
 
 /* Vectors for which the CPU pushes an error code (Intel SDM vol. 3, 6.13;
  * AMD APM vol. 2, 8.2): #DF 8, #TS 10, #NP 11, #SS 12, #GP 13, #PF 14,
@@ -39,7 +49,11 @@ trap_stub_\vec:
     pushq $0
     .endif
     pushq $\vec
+    .if (\vec == 2) || (\vec == 8) || (\vec == 18)
+    jmp trap_paranoid
+    .else
     jmp trap_common
+    .endif
 .endm
 
 .macro trap_stub_address vec
@@ -60,15 +74,8 @@ elyz_trap_stubs:
     .endr
     .noaltmacro
 
-    .balign 16
-trap_common:
-    cld
-    /* Clear RFLAGS.AC: code interrupted inside a user-memory copy (stac)
-     * must not lend the handler access to user pages past SMAP.  iretq
-     * restores the interrupted code's flags. */
-    pushfq
-    andq $~RFLAGS_AC, (%rsp)
-    popfq
+/* Saves the general registers (the frame's first 15 words). */
+.macro push_registers
     pushq %rax
     pushq %rbx
     pushq %rcx
@@ -84,8 +91,9 @@ trap_common:
     pushq %r13
     pushq %r14
     pushq %r15
-    movq %rsp, %rdi                     /* the frame address */
-    call elyz_trap_dispatch
+.endm
+
+.macro pop_registers
     popq %r15
     popq %r14
     popq %r13
@@ -101,6 +109,58 @@ trap_common:
     popq %rcx
     popq %rbx
     popq %rax
+.endm
+
+/* Clears RFLAGS.AC: code interrupted inside a user-memory copy (stac) must
+ * not lend the handler access to user pages past SMAP.  iretq restores the
+ * interrupted code's flags. */
+.macro clear_ac
+    pushfq
+    andq $~RFLAGS_AC, (%rsp)
+    popfq
+.endm
+
+    .balign 16
+trap_common:
+    cld
+    testb $3, FRAME_CS_FROM_VECTOR(%rsp)
+    jz 1f
+    swapgs                              /* from user mode: the kernel's GS */
+1:  clear_ac
+    push_registers
+    movq %rsp, %rdi                     /* the frame address */
+    call elyz_trap_dispatch
+    .globl elyz_trap_exit
+elyz_trap_exit:
+    pop_registers
+    addq $FRAME_VECTOR_AND_ERROR, %rsp
+    testb $3, 8(%rsp)                   /* the saved cs */
+    jz 2f
+    swapgs                              /* back to the user's GS */
+2:  iretq
+
+/* NMI, #DF, #MC: GS_BASE itself says whether the kernel's GS is loaded. */
+    .balign 16
+trap_paranoid:
+    cld
+    clear_ac
+    push_registers
+    movl $MSR_GS_BASE, %ecx
+    rdmsr
+    shlq $32, %rdx
+    orq %rax, %rdx
+    xorl %ebx, %ebx                     /* rbx: 1 when we swapped (callee-saved) */
+    movabsq $elyz_percpu, %rax
+    cmpq %rax, %rdx
+    je 3f
+    swapgs
+    movl $1, %ebx
+3:  movq %rsp, %rdi
+    call elyz_trap_dispatch
+    testl %ebx, %ebx
+    jz 4f
+    swapgs
+4:  pop_registers
     addq $FRAME_VECTOR_AND_ERROR, %rsp
     iretq
 

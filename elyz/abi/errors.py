@@ -35,6 +35,15 @@ gives it (tests/abi checks that the two agree):
     E_LIMIT            a documented limit would be passed (object size,
                        reference count)
     E_EXITED           the target process has exited
+    E_NOEXEC           not an executable the kernel runs: an ELF image that
+                       is malformed or breaks a rule of elyz/loader/elf.py
+    E_MALFORMED        malformed data: a boot archive that is not valid newc
+                       cpio (bad magic or hex digit, truncated, a size
+                       running past its end, a name without its NUL)
+    E_NOENT            no such name: the boot archive has no entry called so
+    E_FAULT            a user pointer that is not mapped with the access the
+                       call needs (checked before use, or faulted in a copy)
+    E_NOSYS            no system call has that number
 
     error_name(code) -> the constant name of code ('E_NOMEM', ...), or
                         'E_UNKNOWN' for anything else
@@ -62,12 +71,18 @@ E_RANGE = -15
 E_OVERLAP = -16
 E_LIMIT = -17
 E_EXITED = -18
+E_NOEXEC = -19
+E_MALFORMED = -20
+E_NOENT = -21
+E_FAULT = -22
+E_NOSYS = -23
 
 # Index i holds the name of error -i.
 NAMES = ['E_OK', 'E_NOMEM', 'E_INVALID', 'E_DOUBLE_FREE', 'E_RESERVED',
          'E_OUT_OF_RANGE', 'E_NOT_MAPPED', 'E_ALREADY_MAPPED', 'E_ALIGN', 'E_REFUSED',
          'E_BADDESC', 'E_DEAD', 'E_RIGHTS', 'E_NOSLOTS', 'E_KIND', 'E_RANGE', 'E_OVERLAP',
-         'E_LIMIT', 'E_EXITED']
+         'E_LIMIT', 'E_EXITED', 'E_NOEXEC', 'E_MALFORMED', 'E_NOENT', 'E_FAULT',
+         'E_NOSYS']
 
 
 def error_name(code):

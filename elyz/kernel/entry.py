@@ -3,6 +3,7 @@
     rpy_kmain(protocol, info, hhdm_offset)   from arch/<karch>/boot.c
     rpy_trap(frame)                          from arch/<karch>/cpu_tables.c, for
                                              every interrupt and CPU exception
+    rpy_syscall(frame)                       from cpu_tables.c, for every system call
     rpy_heap_malloc/realloc/free             the C runtime's allocator after
                                              boot (arch/common/kernel/heap_glue.c)
     rpy_obj_*(proc, ...)                     the object API (elyz/obj/api.py) for
@@ -13,7 +14,7 @@
 ENTRY_POINTS lists them for the backend (targetelyz.py).
 """
 
-from elyz.kernel import main, traps
+from elyz.kernel import main, syscall, traps
 from elyz.mm import heap
 from elyz.obj import api, process
 from elyz.rlib_kernel.backend.program import EntryPoint
@@ -29,6 +30,13 @@ def rpy_trap(frame):
     """Handles the trap whose saved state is at frame (elyz/rlib_kernel/
     trapframe.py); returns 0 when the trapped code may resume."""
     traps.dispatch(frame)
+    return 0
+
+
+def rpy_syscall(frame):
+    """Runs the system call whose frame (elyz/rlib_kernel/trapframe.py) is at
+    frame: result in its rax; returns 0."""
+    syscall.dispatch(frame)
     return 0
 
 
@@ -90,6 +98,7 @@ def rpy_obj_exit(proc, code):
 ENTRY_POINTS = [
     EntryPoint(rpy_kmain, [int, int, int], 'rpy_kmain'),
     EntryPoint(rpy_trap, [int], 'rpy_trap', allocation_free=True),
+    EntryPoint(rpy_syscall, [int], 'rpy_syscall', allocation_free=True),
     EntryPoint(rpy_heap_malloc, [int], 'rpy_heap_malloc', allocation_free=True),
     EntryPoint(rpy_heap_realloc, [int, int], 'rpy_heap_realloc', allocation_free=True),
     EntryPoint(rpy_heap_free, [int], 'rpy_heap_free', allocation_free=True),

@@ -20,9 +20,11 @@ from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
 from elyz.kernel import bench, boot, crash, display, memory, panic, qemu, selftest
 from elyz.lib import log
-from elyz.kernel import traps
+from elyz.kernel import sched, syscall, traps
 # They register the self-tests.
 from elyz.kernel import core_selftests, trap_selftests, protection_selftests
+from elyz.kernel import user_selftests
+from elyz.kernel import object_selftests
 from elyz.rlib_kernel import cpu
 
 ARCH_NAME = 'x86_64'
@@ -60,6 +62,8 @@ def kmain(protocol, info_address, hhdm_offset):
     boot.log_summary(boot_info)
     if memory.init_memory(boot_info) < 0:
         panic.panic('memory bring-up failed')
+    if sched.init() < 0 or syscall.init() < 0:
+        panic.panic('no memory for the scheduler')
     display.init_display(boot_info)
     traps.init_interrupts()
     failed = 0
@@ -83,5 +87,5 @@ def idle():
     are set up; before that, a halted CPU with interrupts off is the only
     safe idle state.  Never returns."""
     while traps.interrupts_ready():
-        cpu.wait_for_interrupt()
+        sched.idle_wait()
     cpu.halt_forever()

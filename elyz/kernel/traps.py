@@ -32,13 +32,17 @@ What a trap does:
                               #PF frame there and raises #DF, which runs on
                               its own IST stack)
     #BP (int3)                count it, resume after the int3
+    exceptions 0-31 in user mode   (but NMI and #MC) kill the process: one
+                              log line, exit code EXIT_FAULT_BASE + vector
     other exceptions 0-31     register dump, then panic
     TEST_VECTOR               raises TrapTestError when arm_escape_test()
                               was called (the boot test of an exception
                               escaping the handler: the C side must stop the
                               kernel), else counted as unexpected
     the APIC timer            clock.tick(), expire the leases now due
-                              (elyz/obj/api.py), EOI
+                              (elyz/obj/api.py), EOI, then sched.tick: a
+                              switch when user mode or the idle wait was
+                              interrupted
     PIC vectors 0x20-0x2f     (all masked: only spurious ones) EOI if real
     APIC spurious / error     counted (error: ESR read, EOI)
     anything else             counted; EOI when the APIC has it in service
@@ -50,7 +54,8 @@ print constant strings and numbers only.
 from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.drivers import apic, pic
-from elyz.kernel import panic
+from elyz.kernel import panic, sched
+from elyz.mm import kernel_stacks
 from elyz.obj import api as objects
 from elyz.lib import clock
 from elyz.lib import log
@@ -97,6 +102,8 @@ PF_INSTRUCTION_FETCH = 1 << 4
 PF_PROTECTION_KEY = 1 << 5
 
 STACK_OVERFLOW_MESSAGE = 'kernel stack overflow'
+# A process killed by CPU exception v exits with EXIT_FAULT_BASE + v (docs/abi.md).
+EXIT_FAULT_BASE = 128
 RETURN_ADDRESS_SIZE = 8         # what a call pushes
 
 
@@ -212,7 +219,8 @@ def dispatch(frame):
     if vector == apic.TIMER_VECTOR:
         clock.tick()
         objects.expire_leases(clock.ticks())
-        apic.eoi()
+        apic.eoi()                          # before any switch
+        sched.tick(trapframe.from_user(frame) or sched.idle_is_waiting())
     elif vector < EXCEPTION_COUNT:
         _handle_exception(frame, vector)
     elif pic.is_pic_vector(vector):
@@ -243,6 +251,10 @@ def _handle_exception(frame, vector):
     cr2 = 0
     if vector == VECTOR_PAGE_FAULT or vector == VECTOR_DOUBLE_FAULT:
         cr2 = cpu.read_cr2()                 # before anything can fault again
+    if trapframe.from_user(frame) and vector != VECTOR_NMI and \
+            vector != VECTOR_MACHINE_CHECK and sched.current() != sched.IDLE:
+        _kill_faulting_process(frame, vector, cr2)
+        return
     if vector == VECTOR_PAGE_FAULT:
         rip = trapframe.read(frame, trapframe.RIP)
         fixup = arch_traps.fixup_for(rip)
@@ -263,18 +275,44 @@ def _handle_exception(frame, vector):
     if vector == VECTOR_PAGE_FAULT or vector == VECTOR_DOUBLE_FAULT:
         stack = image.stack_guard_hit(cr2)
         if stack >= 0:
-            _report_stack_overflow(stack, cr2)
+            _report_stack_overflow(image.STACK_NAMES[stack], cr2)
+            report_exception(frame, vector, cr2)
+            panic.panic(STACK_OVERFLOW_MESSAGE)
+        if kernel_stacks.guard_hit(cr2) >= 0:
+            _report_stack_overflow('process kernel', cr2)
             report_exception(frame, vector, cr2)
             panic.panic(STACK_OVERFLOW_MESSAGE)
     report_exception(frame, vector, cr2)
     panic.panic(PANIC_MESSAGES[vector])
 
 
-def _report_stack_overflow(stack, cr2):
+def _kill_faulting_process(frame, vector, cr2):
+    """Logs one line naming the process, the fault, the instruction and (for
+    #PF) the address, then ends the process with EXIT_FAULT_BASE + vector;
+    never returns."""
+    log.begin(log.ERROR)
+    log.put('process ')
+    log.put_int(sched.current())
+    log.put(' killed: ')
+    log.put(EXCEPTION_MNEMONICS[vector])
+    log.put(' (')
+    log.put(EXCEPTION_NAMES[vector])
+    log.put(') at rip ')
+    log.put_hex(trapframe.read(frame, trapframe.RIP))
+    if vector == VECTOR_PAGE_FAULT:
+        log.put(', address ')
+        log.put_hex(cr2)
+        log.put(': ')
+        _put_page_fault_cause(trapframe.read(frame, trapframe.ERROR_CODE))
+    log.end()
+    sched.exit_current(EXIT_FAULT_BASE + vector)
+
+
+def _report_stack_overflow(stack_name, cr2):
     log.begin(log.ERROR)
     log.put(STACK_OVERFLOW_MESSAGE)
     log.put(': the guard page below the ')
-    log.put(image.STACK_NAMES[stack])
+    log.put(stack_name)
     log.put(' stack was hit at ')
     log.put_hex(cr2)
     log.end()

@@ -88,6 +88,11 @@ def _page_up(n):
     return (n + paging.PAGE_SIZE - 1) & ~(paging.PAGE_SIZE - 1)
 
 
+def strip_nx(flags):
+    """Returns flags without PAGE_NO_EXECUTE when the CPU has no NX bit."""
+    return _strip_nx(flags)
+
+
 def _strip_nx(flags):
     """Returns flags without PAGE_NO_EXECUTE when the CPU has no NX bit."""
     if _space.nx_supported:

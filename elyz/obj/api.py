@@ -30,6 +30,9 @@ are docs/abi.md's; in short:
         go), its table and address space freed; a zombie stays while strong
         descriptors name it
     expire_leases(now) -> leases expired (the timer calls it every tick)
+    process_named(proc, desc, right) -> the Process record index a process
+        descriptor names (E_BADDESC, E_KIND, E_DEAD, E_RIGHTS without right);
+        the record may be running or exited
 
 Each public function runs with interrupts off (restoring them as they
 were), so the timer's expiry never interleaves with an operation.
@@ -534,6 +537,24 @@ def grant(holder, target, rights, strong):
 def exit(proc, code):
     flags = cpu.save_and_disable_interrupts()
     result = _exit(proc, code)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def process_named(proc, desc, right):
+    flags = cpu.save_and_disable_interrupts()
+    slot = table.slot_of(proc.table, desc)
+    result = slot
+    if slot >= 0:
+        ref = table.read(proc.table, slot, table.OBJECT)
+        if table.ref_kind(ref) != KIND_PROCESS:
+            result = E_KIND
+        elif _slot_dead(proc, slot):
+            result = E_DEAD
+        elif not (table.read(proc.table, slot, table.RIGHTS) & right):
+            result = E_RIGHTS
+        else:
+            result = table.ref_index(ref)
     cpu.restore_interrupts(flags)
     return result
 

@@ -9,6 +9,10 @@ API (offsets are bytes from the frame address rpy_trap receives):
     RIP CS RFLAGS RSP SS
                         the interrupt frame the CPU pushed (iretq pops it)
     FRAME_SIZE          176 bytes (a multiple of 16: the stack stays aligned)
+    SYSCALL_VECTOR      the VECTOR of a system-call frame (arch/x86_64/syscall.S)
+    SYSCALL_NUMBER SYSCALL_ARGUMENTS SYSCALL_RESULT   where the registers of
+                        the system-call convention are
+    from_user(frame) -> True when the trapped code ran in ring 3
     REGISTER_NAMES, REGISTER_OFFSETS   the general registers in dump order
     read(frame, offset) -> value       write(frame, offset, value)
 
@@ -59,6 +63,20 @@ REGISTER_OFFSETS = [RAX, RBX, RCX, RDX, RSI, RDI, RBP, R8,
                     R9, R10, R11, R12, R13, R14, R15]
 
 RFLAGS_INTERRUPT_ENABLE = 1 << 9
+
+# The VECTOR word of a frame that arch/x86_64/syscall.S built for a system
+# call (no IDT vector has this number).
+SYSCALL_VECTOR = 256
+# Where the system-call arguments are (elyz/abi/syscalls.py), in order.
+SYSCALL_ARGUMENTS = [RDI, RSI, RDX, R10, R8, R9]
+SYSCALL_NUMBER = RAX
+SYSCALL_RESULT = RAX
+PRIVILEGE_MASK = 3              # the RPL bits of the saved cs
+
+
+def from_user(frame):
+    """Returns True when the frame was saved in user mode (ring 3)."""
+    return (read(frame, CS) & PRIVILEGE_MASK) != 0
 
 
 def read(frame, offset):

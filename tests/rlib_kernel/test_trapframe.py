@@ -12,24 +12,41 @@ CPU_TABLES_C = os.path.join(ROOT, 'arch', 'x86_64', 'cpu_tables.c')
 CPU_PUSHED = ['rip', 'cs', 'rflags', 'rsp', 'ss']
 
 
-def common_path():
+SYSCALL_S = os.path.join(ROOT, 'arch', 'x86_64', 'syscall.S')
+
+
+def macro_body(name):
     text = open(TRAP_S).read()
-    return text[text.index('\ntrap_common:'):text.index('call elyz_trap_dispatch')]
+    start = text.index('.macro %s' % name)
+    return text[start:text.index('.endm', start)]
 
 
 def test_offsets_follow_the_push_order_of_trap_common():
-    pushed = re.findall(r'pushq %(\w+)', common_path())
+    pushed = re.findall(r'pushq %(\w+)', macro_body('push_registers'))
     lowest_first = list(reversed(pushed)) + ['vector', 'error_code'] + CPU_PUSHED
     offsets = [getattr(trapframe, name.upper()) for name in lowest_first]
     assert offsets == list(range(0, trapframe.FRAME_SIZE, trapframe.WORD))
+    text = open(TRAP_S).read()
+    for path in ('\ntrap_common:', '\ntrap_paranoid:'):
+        body = text[text.index(path):text.index('call elyz_trap_dispatch', text.index(path))]
+        assert 'push_registers' in body
 
 
 def test_trap_common_restores_in_the_reverse_order_it_saved():
-    text = open(TRAP_S).read()
-    start = text.index('call elyz_trap_dispatch')
-    restore = text[start:text.index('iretq', start)]
-    assert re.findall(r'popq %(\w+)', restore) == list(reversed(
-        re.findall(r'pushq %(\w+)', common_path())))
+    assert re.findall(r'popq %(\w+)', macro_body('pop_registers')) == list(reversed(
+        re.findall(r'pushq %(\w+)', macro_body('push_registers'))))
+
+
+def test_the_syscall_entry_builds_the_same_frame():
+    text = open(SYSCALL_S).read()
+    entry = text[text.index('elyz_syscall_entry:'):text.index('call elyz_syscall_dispatch')]
+    pushes = re.findall(r'pushq (\S+)', entry)
+    # ss, rsp, rflags (r11), cs, rip (rcx), error code, vector, then the registers.
+    assert pushes[:7] == ['$USER_DS', '%gs:PERCPU_USER_RSP', '%r11', '$USER_CS', '%rcx', '$0',
+                          '$TRAPFRAME_SYSCALL']
+    assert pushes[7:] == re.findall(r'pushq (%\w+)', macro_body('push_registers'))
+    vector = re.search(r'#define TRAPFRAME_SYSCALL\s+(\d+)', text)
+    assert int(vector.group(1)) == trapframe.SYSCALL_VECTOR
 
 
 def test_the_frame_keeps_the_stack_16_byte_aligned():

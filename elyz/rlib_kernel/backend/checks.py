@@ -1,13 +1,16 @@
 """Checks on the rtyped graphs of a freestanding program.
 
-`check_graphs(translator, provided_symbols)` raises FreestandingError
-listing every offending RPython function when the program
-  - computes with floats (no FPU state is kept in the kernel),
-  - uses an operation that needs a runtime we do not have (threads,
-    weakrefs, the GC's introspection, ...),
+`check_graphs(translator, provided_symbols, floats=False, gc='none')`
+raises FreestandingError listing every offending RPython function when the
+program
+  - computes with floats, unless floats=True (no FPU state is kept in the
+    kernel; a user program may have them),
+  - uses an operation that needs a runtime we do not have (threads; with
+    gc='none' also weakrefs and the GC's introspection, GC_OPERATIONS),
   - calls a C function that neither an ExternalCompilationInfo of its own
     defines nor the freestanding runtime provides (a libc function, say).
-Returns nothing when the program is clean.
+Returns nothing when the program is clean.  It runs before the GC
+transformation: the GC's own code is not checked (the link is).
 
 `check_allocation_free(translator, functions)` runs after the backend
 optimisations (inlining and malloc removal decide what really allocates):
@@ -22,11 +25,18 @@ from rpython.flowspace.model import Constant
 
 FLOAT_TYPES = (lltype.Float, lltype.SingleFloat, lltype.LongFloat)
 
-# Operations whose C implementation needs a runtime a freestanding program
-# does not have.
-UNSUPPORTED_OPERATIONS = {
+# Operations that need a garbage collector: refused with gc='none'.
+GC_OPERATIONS = {
     'weakref_create': 'weak references need a GC',
     'weakref_deref': 'weak references need a GC',
+    'gc__collect': 'there is no garbage collector',
+    'gc_get_rpy_roots': 'there is no garbage collector',
+    'gc_get_rpy_referents': 'there is no garbage collector',
+}
+
+# Operations whose C implementation needs a runtime no freestanding program
+# has, whatever its GC.
+ALWAYS_UNSUPPORTED_OPERATIONS = {
     'gc_thread_run': 'threads are not supported',
     'gc_thread_start': 'threads are not supported',
     'gc_thread_die': 'threads are not supported',
@@ -34,13 +44,20 @@ UNSUPPORTED_OPERATIONS = {
     'gc_thread_after_fork': 'threads are not supported',
     'threadlocalref_get': 'thread-locals are not supported',
     'threadlocalref_addr': 'thread-locals are not supported',
-    'gc__collect': 'there is no garbage collector',
-    'gc_get_rpy_roots': 'there is no garbage collector',
-    'gc_get_rpy_referents': 'there is no garbage collector',
     'debug_print': 'debug_print needs stdio; use the kernel log',
     'debug_start': 'debug_print needs stdio; use the kernel log',
     'debug_stop': 'debug_print needs stdio; use the kernel log',
 }
+
+# What check_graphs refuses in kernel mode (gc='none').
+UNSUPPORTED_OPERATIONS = dict(ALWAYS_UNSUPPORTED_OPERATIONS, **GC_OPERATIONS)
+
+
+def unsupported_operations(gc='none'):
+    """Returns {operation name: why} of what a program with gc refuses."""
+    if gc == 'none':
+        return UNSUPPORTED_OPERATIONS
+    return ALWAYS_UNSUPPORTED_OPERATIONS
 
 
 class FreestandingError(Exception):
@@ -80,18 +97,19 @@ def _external_call_problem(op, provided_symbols):
             "provide" % name)
 
 
-def graph_problems(graph, provided_symbols):
+def graph_problems(graph, provided_symbols, floats=False, gc='none'):
     """Returns a list of strings, one per problem found in graph."""
     problems = []
+    unsupported = unsupported_operations(gc)
     for block in graph.iterblocks():
         for v in block.inputargs:
-            if _is_float(v):
+            if not floats and _is_float(v):
                 problems.append('uses a float (variable %s)' % v)
                 break
         for op in block.operations:
-            if op.opname in UNSUPPORTED_OPERATIONS:
-                problems.append('uses %s: %s' % (op.opname, UNSUPPORTED_OPERATIONS[op.opname]))
-            if _is_float(op.result) or any(_is_float(a) for a in op.args):
+            if op.opname in unsupported:
+                problems.append('uses %s: %s' % (op.opname, unsupported[op.opname]))
+            if not floats and (_is_float(op.result) or any(_is_float(a) for a in op.args)):
                 problems.append('uses a float (operation %s)' % op.opname)
             if op.opname == 'direct_call':
                 problem = _external_call_problem(op, provided_symbols)
@@ -106,11 +124,11 @@ def graph_problems(graph, provided_symbols):
     return unique
 
 
-def check_graphs(translator, provided_symbols):
+def check_graphs(translator, provided_symbols, floats=False, gc='none'):
     """Raises FreestandingError naming each function with a problem."""
     report = []
     for graph in translator.graphs:
-        for problem in graph_problems(graph, provided_symbols):
+        for problem in graph_problems(graph, provided_symbols, floats, gc):
             report.append('  %s %s' % (_graph_name(graph), problem))
     if report:
         raise FreestandingError(

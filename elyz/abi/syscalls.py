@@ -1,0 +1,39 @@
+"""The one system-call table (docs/abi.md, "System calls").
+
+    SYSCALLS    (number, name, argument names, what it returns) for every call;
+                the kernel's dispatcher, the user runtime's stubs, the C
+                header user/include/elyz_abi.h and docs/abi.md are made from
+                it or checked against it
+    SYS_<NAME>  the numbers, as module constants
+    MAX_ARGS    6
+
+Register convention (x86_64): `syscall` with the number in rax and the
+arguments in rdi, rsi, rdx, r10, r8, r9; the result comes back in rax, a
+negative result being an error code of elyz/abi/errors.py.  The call
+clobbers rcx and r11 (the CPU's own use of them) and nothing else.
+"""
+
+MAX_ARGS = 6
+
+SYSCALLS = [
+    (0, 'debug_write', ('ptr', 'length'), 'bytes written'),
+    (1, 'exit', ('code',), 'never returns'),
+    (2, 'yield', (), '0'),
+    (3, 'sleep', ('ticks',), '0'),
+    (4, 'clock', (), 'timer ticks since boot'),
+    (5, 'spawn', ('image', 'descs', 'count', 'args', 'args_length'),
+     'a strong Process descriptor'),
+    (6, 'wait', ('process',), 'the exit code'),
+    (10, 'allocate', ('size', 'rights'), 'a strong MemoryObject descriptor'),
+    (11, 'clone', ('desc', 'rights'), 'a descriptor'),
+    (12, 'borrow', ('desc', 'duration'), 'a lease'),
+    (13, 'transfer', ('desc', 'target'), 'the descriptor in the target'),
+    (14, 'release', ('desc',), '0'),
+    (15, 'map', ('desc', 'vaddr', 'offset', 'length', 'prot'), '0'),
+    (16, 'unmap', ('vaddr', 'length'), 'pages unmapped'),
+    (17, 'describe', ('desc', 'out'), '0'),
+]
+
+for _number, _name, _args, _result in SYSCALLS:
+    assert len(_args) <= MAX_ARGS
+    globals()['SYS_' + _name.upper()] = _number

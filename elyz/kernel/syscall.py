@@ -1,0 +1,196 @@
+"""System calls: from the trap frame arch/x86_64/syscall.S built to the
+kernel API and back.
+
+    dispatch(frame)     decodes the number and arguments (elyz/abi/syscalls.py
+                        convention), runs the call for the running process,
+                        stores the result in the frame's rax; unknown numbers
+                        get E_NOSYS.  Never raises, allocates nothing.
+    init() -> 0 or E_NOMEM   the staging buffer (after the heap)
+    DEBUG_WRITE_MAX     the most bytes one debug_write takes
+
+Every pointer argument is a user address, checked and copied through
+elyz/mm/usercopy.py (E_FAULT); every descriptor argument is looked up in
+the caller's own table (elyz/obj/api.py).
+"""
+
+from rpython.rlib.unroll import unrolling_iterable
+
+from elyz.abi import syscalls
+from elyz.abi.errors import E_FAULT, E_INVALID, E_NOMEM, E_NOSYS
+from elyz.abi.rights import RIGHT_WAIT
+from elyz.kernel import sched
+from elyz.lib import clock, log
+from elyz.mm import heap, usercopy
+from elyz.obj import api, process
+from elyz.rlib_kernel import rawmem, trapframe
+
+DEBUG_WRITE_MAX = 4096
+DESCRIPTION_WORDS = 10          # docs/abi.md, describe: the words written to out
+MAX_SLEEP_TICKS = 1 << 40
+WORD = 8
+
+
+class _Buffers(object):
+    def __init__(self):
+        self.staging = 0        # DEBUG_WRITE_MAX bytes in the kernel heap
+        self.description = api.Description()
+
+
+_buffers = _Buffers()
+
+
+def init():
+    """Allocates the staging buffer; returns 0 or E_NOMEM."""
+    _buffers.staging = heap.kernel_heap.malloc(DEBUG_WRITE_MAX)
+    if _buffers.staging == 0:
+        return E_NOMEM
+    return 0
+
+
+def _caller():
+    return process.get(sched.current())
+
+
+# ------------------------------------------------------------ the calls
+# Each takes the six argument words and returns the result word.
+
+def sys_debug_write(ptr, length, a2, a3, a4, a5):
+    if length < 0:
+        return E_INVALID
+    if length > DEBUG_WRITE_MAX:
+        length = DEBUG_WRITE_MAX
+    status = usercopy.copy_from_user(_buffers.staging, ptr, length)
+    if status < 0:
+        return status
+    pid = sched.current()
+    at_line_start = True
+    i = 0
+    while i < length:
+        c = rawmem.load_u8(_buffers.staging + i)
+        if at_line_start:
+            log.begin(log.INFO)
+            log.put('[pid ')
+            log.put_int(pid)
+            log.put('] ')
+            at_line_start = False
+        if c == 10:
+            log.end()
+            at_line_start = True
+        else:
+            log.put_char(chr(c))
+        i += 1
+    if not at_line_start:
+        log.end()
+    return length
+
+
+def sys_exit(code, a1, a2, a3, a4, a5):
+    sched.exit_current(code)
+    return 0                                    # never reached
+
+
+def sys_yield(a0, a1, a2, a3, a4, a5):
+    return sched.yield_now()
+
+
+def sys_sleep(ticks, a1, a2, a3, a4, a5):
+    if ticks < 0 or ticks > MAX_SLEEP_TICKS:
+        return E_INVALID
+    if ticks == 0:
+        return sched.yield_now()
+    return sched.sleep_until(clock.ticks() + ticks)
+
+
+def sys_clock(a0, a1, a2, a3, a4, a5):
+    return clock.ticks()
+
+
+def sys_spawn(image, descs, count, args, args_length, a5):
+    return E_NOSYS              # the loader comes with elyz/exec
+
+
+def sys_wait(desc, a1, a2, a3, a4, a5):
+    index = api.process_named(_caller(), desc, RIGHT_WAIT)
+    if index < 0:
+        return index
+    sched.wait_for(index)
+    return process.get(index).exit_code
+
+
+def sys_allocate(size, rights, a2, a3, a4, a5):
+    return api.allocate(_caller(), size, rights)
+
+
+def sys_clone(desc, rights, a2, a3, a4, a5):
+    return api.clone(_caller(), desc, rights)
+
+
+def sys_borrow(desc, duration, a2, a3, a4, a5):
+    return api.borrow(_caller(), desc, duration)
+
+
+def sys_transfer(desc, target, a2, a3, a4, a5):
+    return api.transfer(_caller(), desc, target)
+
+
+def sys_release(desc, a1, a2, a3, a4, a5):
+    return api.release(_caller(), desc)
+
+
+def sys_map(desc, vaddr, offset, length, prot, a5):
+    return api.map(_caller(), desc, vaddr, offset, length, prot)
+
+
+def sys_unmap(vaddr, length, a2, a3, a4, a5):
+    return api.unmap(_caller(), vaddr, length)
+
+
+def sys_describe(desc, out, a2, a3, a4, a5):
+    if not usercopy.user_range_ok(out, DESCRIPTION_WORDS * WORD):
+        return E_FAULT
+    d = _buffers.description
+    status = api.describe(_caller(), desc, d)
+    if status < 0:
+        return status
+    staging = _buffers.staging
+    rawmem.store_u64(staging + 0 * WORD, d.kind)
+    rawmem.store_u64(staging + 1 * WORD, d.strength)
+    rawmem.store_u64(staging + 2 * WORD, d.rights)
+    rawmem.store_u64(staging + 3 * WORD, d.size)
+    rawmem.store_u64(staging + 4 * WORD, d.strong)
+    rawmem.store_u64(staging + 5 * WORD, d.weak)
+    rawmem.store_u64(staging + 6 * WORD, d.expiry)
+    rawmem.store_u64(staging + 7 * WORD, 1 if d.dead else 0)
+    rawmem.store_u64(staging + 8 * WORD, d.state)
+    rawmem.store_u64(staging + 9 * WORD, d.exit_code)
+    return usercopy.copy_to_user(out, staging, DESCRIPTION_WORDS * WORD)
+
+
+HANDLERS = {
+    'debug_write': sys_debug_write, 'exit': sys_exit, 'yield': sys_yield,
+    'sleep': sys_sleep, 'clock': sys_clock, 'spawn': sys_spawn, 'wait': sys_wait,
+    'allocate': sys_allocate, 'clone': sys_clone, 'borrow': sys_borrow,
+    'transfer': sys_transfer, 'release': sys_release, 'map': sys_map, 'unmap': sys_unmap,
+    'describe': sys_describe,
+}
+_TABLE = unrolling_iterable([(number, HANDLERS[name])
+                             for number, name, args, result in syscalls.SYSCALLS])
+
+
+def call(number, a0, a1, a2, a3, a4, a5):
+    """Runs system call number for the running process; returns its result."""
+    for known, handler in _TABLE:
+        if number == known:
+            return handler(a0, a1, a2, a3, a4, a5)
+    return E_NOSYS
+
+
+def dispatch(frame):
+    """The body of rpy_syscall (see the module docstring)."""
+    args = trapframe.SYSCALL_ARGUMENTS
+    result = call(trapframe.read(frame, trapframe.SYSCALL_NUMBER),
+                  trapframe.read(frame, args[0]), trapframe.read(frame, args[1]),
+                  trapframe.read(frame, args[2]), trapframe.read(frame, args[3]),
+                  trapframe.read(frame, args[4]), trapframe.read(frame, args[5]))
+    trapframe.write(frame, trapframe.SYSCALL_RESULT, result)
+
