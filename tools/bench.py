@@ -7,7 +7,13 @@ GRUB/Limine BIOS, GRUB/Limine UEFI).
 
 Kernel section: the kernel's own micro-benchmarks (command line
 `elyz.bench`), run under `-icount shift=0,sleep=off` with `-cpu qemu64`, so
-the figures are virtual cycles (instructions), identical run to run.
+the figures are virtual cycles (instructions), identical run to run.  The
+object API figures (obj_*) are followed by their ratio to Linux 6.1's
+figures in the same QEMU (LINUX_REFERENCE, from /work/shared/BENCH-FACTS.md).
+
+    tools/bench.py                 both sections (`make bench`)
+    tools/bench.py --kernel-only   the kernel section alone, on the kernel
+                                   `make kernel` built
 """
 
 from __future__ import print_function
@@ -26,6 +32,16 @@ from tools import qemurun
 
 BANNER = 'Elyz '
 BENCH_LINE = re.compile(r'^BENCH (\S+) (-?\d+) (.*)$', re.M)
+# Linux 6.1 in the same QEMU (guest instructions per op, -cpu qemu64,
+# -icount shift=0): /work/shared/BENCH-FACTS.md.  Figure name -> (what
+# Linux did, instructions).
+LINUX_MMAP_TOUCH_MUNMAP = ('mmap + touch + munmap 4 KiB', 29411)
+LINUX_REFERENCE = {
+    'obj_alloc_map_touch_release_4k': LINUX_MMAP_TOUCH_MUNMAP,
+    'obj_alloc_map_touch_release_4k_warm': LINUX_MMAP_TOUCH_MUNMAP,
+    'obj_map_unmap_4k': ('mmap + munmap 4 KiB', 18188),
+    'obj_clone_release': ('dup + close', 937),
+}
 
 
 def run(cmd, cwd):
@@ -106,12 +122,22 @@ def kernel_section(elf):
         print('no BENCH lines; log tail:\n' + result.tail())
         return
     for name, value, unit in lines:
-        print('%-32s %12s %s' % (name, value, unit))
+        print('%-44s %12s %s' % (name, value, unit))
+    compared = [(name, int(value)) for name, value, unit in lines if name in LINUX_REFERENCE]
+    if compared:
+        print('-- Elyz object API vs Linux 6.1 (same QEMU, instructions per op; Elyz: inside')
+        print('   the kernel, no system-call entry yet; Linux: whole system calls from user')
+        print('   space, its touch a page fault) --')
+        for name, value in compared:
+            what, linux = LINUX_REFERENCE[name]
+            print('%-44s %12d vs %7d (%s): %.2fx' % (name, value, linux, what,
+                                                     float(value) / linux))
 
 
 def main():
     subprocess.check_call(['make', '-s', 'kernel'], cwd=REPO)
-    build_section()
+    if '--kernel-only' not in sys.argv[1:]:
+        build_section()
     kernel_section(os.path.join(REPO, 'build', 'x86_64', 'kernel', 'elyz.elf'))
 
 

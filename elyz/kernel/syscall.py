@@ -16,9 +16,9 @@ the caller's own table (elyz/obj/api.py).
 from rpython.rlib.unroll import unrolling_iterable
 
 from elyz.abi import syscalls
-from elyz.abi.errors import E_FAULT, E_INVALID, E_NOMEM, E_NOSYS
+from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS
 from elyz.abi.rights import RIGHT_WAIT
-from elyz.kernel import sched
+from elyz.kernel import sched, spawn
 from elyz.lib import clock, log
 from elyz.mm import heap, usercopy
 from elyz.obj import api, process
@@ -28,6 +28,8 @@ DEBUG_WRITE_MAX = 4096
 DESCRIPTION_WORDS = 10          # docs/abi.md, describe: the words written to out
 MAX_SLEEP_TICKS = 1 << 40
 WORD = 8
+PASSED_OFFSET = 0               # spawn's staging: descriptor values, then args
+ARGS_OFFSET = 1024
 
 
 class _Buffers(object):
@@ -106,7 +108,26 @@ def sys_clock(a0, a1, a2, a3, a4, a5):
 
 
 def sys_spawn(image, descs, count, args, args_length, a5):
-    return E_NOSYS              # the loader comes with elyz/exec
+    if count < 0 or count > spawn.MAX_PASSED or args_length < 0:
+        return E_INVALID
+    if args_length > spawn.MAX_ARGS_LENGTH:
+        return E_LIMIT
+    staging = _buffers.staging
+    status = usercopy.copy_from_user(staging + PASSED_OFFSET, descs, count * WORD)
+    if status == 0:
+        status = usercopy.copy_from_user(staging + ARGS_OFFSET, args, args_length)
+    if status < 0:
+        return status
+    caller = _caller()
+    base = spawn.image_window(caller, image)
+    if base == 0:
+        return spawn.window_error()
+    index = spawn.spawn(caller, base, spawn.image_size(caller, image), staging + PASSED_OFFSET,
+                        count, staging + ARGS_OFFSET, args_length)
+    spawn.close_window()
+    if index < 0:
+        return index
+    return spawn.spawned_descriptor()
 
 
 def sys_wait(desc, a1, a2, a3, a4, a5):

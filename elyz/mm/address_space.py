@@ -82,7 +82,11 @@ def create():
 
 
 def destroy(space):
-    """Frees the space's page tables (see the module docstring); returns 0."""
+    """Frees the space's page tables (see the module docstring); returns 0.
+    An active space is left for the kernel's first (CR3 never names a freed
+    table)."""
+    if space == _state.current:
+        activate(_state.kernel_pml4)
     return paging.destroy_address_space(space, _state.alloc, False)
 
 

@@ -67,7 +67,7 @@ from elyz.boot import bootinfo
 from elyz.lib import log
 from elyz.abi.errors import (E_OK, E_NOMEM, E_INVALID, E_DOUBLE_FREE, E_RESERVED,
                             E_OUT_OF_RANGE, E_ALIGN)
-from elyz.rlib_kernel import rawmem
+from elyz.rlib_kernel import cpu, rawmem
 
 FRAME_SHIFT = 12
 FRAME_SIZE = 1 << FRAME_SHIFT
@@ -499,9 +499,39 @@ class PhysicalMemoryManager(object):
 
     # --------------------------------------------------------- allocation
 
+    # The public allocation and free paths run with interrupts off: the
+    # timer's lease expiry frees page-table frames (elyz/obj/api.py), and a
+    # bitmap word changed half-way must never be seen by it.
+
     def alloc_frame(self):
         """Returns the physical address of a newly allocated frame (never 0),
         or E_NOMEM when no frame is free (not logged)."""
+        flags = cpu.save_and_disable_interrupts()
+        result = self._alloc_frame()
+        cpu.restore_interrupts(flags)
+        return result
+
+    def alloc_contiguous(self, n, align_frames):
+        """Allocates n physically contiguous frames whose first frame number
+        is a multiple of align_frames (a power of two).  Returns the physical
+        address of the first frame; E_INVALID (logged) for n <= 0 or a bad
+        alignment, E_NOMEM (not logged) when no such run is free."""
+        flags = cpu.save_and_disable_interrupts()
+        result = self._alloc_contiguous(n, align_frames)
+        cpu.restore_interrupts(flags)
+        return result
+
+    def free_frames(self, phys, n):
+        """Frees the n frames starting at phys; all of them must be allocated.
+        Returns E_OK, or (each logged, nothing freed) E_INVALID for n <= 0,
+        E_ALIGN, E_OUT_OF_RANGE, E_RESERVED for a reserved frame in the run,
+        E_DOUBLE_FREE for a free frame in the run."""
+        flags = cpu.save_and_disable_interrupts()
+        result = self._free_frames(phys, n)
+        cpu.restore_interrupts(flags)
+        return result
+
+    def _alloc_frame(self):
         if self.frames_free <= 0:
             return E_NOMEM
         frame = self._find(self.hint_word << WORD_SHIFT, self.frames_total, _FIND_FREE)
@@ -511,11 +541,7 @@ class PhysicalMemoryManager(object):
         self._change_range(frame, frame + 1, _OP_ALLOC)
         return frame << FRAME_SHIFT
 
-    def alloc_contiguous(self, n, align_frames):
-        """Allocates n physically contiguous frames whose first frame number
-        is a multiple of align_frames (a power of two).  Returns the physical
-        address of the first frame; E_INVALID (logged) for n <= 0 or a bad
-        alignment, E_NOMEM (not logged) when no such run is free."""
+    def _alloc_contiguous(self, n, align_frames):
         if n <= 0 or align_frames <= 0 or (align_frames & (align_frames - 1)) != 0:
             _refuse('pmm: alloc_contiguous with a bad count or alignment, count ', n)
             return E_INVALID
@@ -539,11 +565,7 @@ class PhysicalMemoryManager(object):
         changed) E_ALIGN, E_OUT_OF_RANGE, E_RESERVED, E_DOUBLE_FREE."""
         return self.free_frames(phys, 1)
 
-    def free_frames(self, phys, n):
-        """Frees the n frames starting at phys; all of them must be allocated.
-        Returns E_OK, or (each logged, nothing freed) E_INVALID for n <= 0,
-        E_ALIGN, E_OUT_OF_RANGE, E_RESERVED for a reserved frame in the run,
-        E_DOUBLE_FREE for a free frame in the run."""
+    def _free_frames(self, phys, n):
         if n <= 0:
             _refuse('pmm: free of a run of no frames at ', phys)
             return E_INVALID

@@ -30,6 +30,16 @@ are docs/abi.md's; in short:
         go), its table and address space freed; a zombie stays while strong
         descriptors name it
     expire_leases(now) -> leases expired (the timer calls it every tick)
+    memory_named(proc, desc, right) -> the MemoryObject record index a live
+        memory descriptor with right names (E_BADDESC, E_DEAD, E_KIND,
+        E_RIGHTS): the kernel reads an image through it (spawn)
+    reserve_slots(proc, count) -> 0 or E_NOSLOTS: keeps proc's lowest free
+        slots for move_into (spawn passes descriptors into them last, when
+        nothing can fail any more)
+    move_into(proc, desc, dest, slot) -> desc's value in dest, moved into
+        reserved slot (the caller checked desc with check_movable)
+    check_movable(proc, desc) -> 0, or why desc cannot be transferred
+        (E_BADDESC, E_DEAD, E_RIGHTS)
     process_named(proc, desc, right) -> the Process record index a process
         descriptor names (E_BADDESC, E_KIND, E_DEAD, E_RIGHTS without right);
         the record may be running or exited
@@ -287,6 +297,20 @@ def _target_process(proc, target):
     return index
 
 
+def _move(proc, slot, dest, new_slot):
+    """Moves the descriptor in proc's slot into dest's free or reserved
+    new_slot; returns its value there.  Cannot fail."""
+    t = proc.table
+    if table.read(dest.table, new_slot, table.OBJECT) == table.RESERVED:
+        table.write(dest.table, new_slot, table.OBJECT, 0)
+    value = _occupy(dest, new_slot, table.read(t, slot, table.OBJECT),
+                    table.read(t, slot, table.RIGHTS), table.read(t, slot, table.FLAGS),
+                    table.read(t, slot, table.EXPIRY))
+    lease.retarget(proc, slot, dest, new_slot)
+    _vacate(proc, slot)                 # the reference moved with it
+    return value
+
+
 def _transfer(proc, desc, target):
     slot = _lookup_live(proc, desc)
     if slot < 0:
@@ -301,12 +325,7 @@ def _transfer(proc, desc, target):
     new_slot = table.free_slot(dest.table)
     if new_slot < 0:
         return E_NOSLOTS
-    flags = table.read(t, slot, table.FLAGS)
-    value = _occupy(dest, new_slot, table.read(t, slot, table.OBJECT),
-                    table.read(t, slot, table.RIGHTS), flags, table.read(t, slot, table.EXPIRY))
-    lease.retarget(proc, slot, dest, new_slot)
-    _vacate(proc, slot)                 # the reference moved with it
-    return value
+    return _move(proc, slot, dest, new_slot)
 
 
 def _release(proc, desc):
@@ -438,8 +457,11 @@ def _exit(proc, code):
     proc.state = process.STATE_EXITED
     proc.exit_code = code
     slot = 0
-    while slot < limits.DESCRIPTOR_SLOTS and proc.slots_used > 0:
-        if table.read(proc.table, slot, table.OBJECT) != 0:
+    while slot < limits.DESCRIPTOR_SLOTS:
+        ref = table.read(proc.table, slot, table.OBJECT)
+        if ref == table.RESERVED:
+            table.write(proc.table, slot, table.OBJECT, 0)
+        elif ref != 0:
             _release_slot(proc, slot)
         slot += 1
     mapping.remove_all_of_process(proc)
@@ -537,6 +559,54 @@ def grant(holder, target, rights, strong):
 def exit(proc, code):
     flags = cpu.save_and_disable_interrupts()
     result = _exit(proc, code)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def memory_named(proc, desc, right):
+    flags = cpu.save_and_disable_interrupts()
+    result = _lookup_live(proc, desc)
+    if result >= 0:
+        slot = result
+        ref = table.read(proc.table, slot, table.OBJECT)
+        if table.ref_kind(ref) != KIND_MEMORY:
+            result = E_KIND
+        elif not (table.read(proc.table, slot, table.RIGHTS) & right):
+            result = E_RIGHTS
+        else:
+            result = table.ref_index(ref)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def check_movable(proc, desc):
+    slot = _lookup_live(proc, desc)
+    if slot < 0:
+        return slot
+    if not (table.read(proc.table, slot, table.RIGHTS) & RIGHT_TRANSFER):
+        return E_RIGHTS
+    return 0
+
+
+def reserve_slots(proc, count):
+    reserved = 0
+    while reserved < count:
+        slot = table.free_slot(proc.table)
+        if slot < 0:
+            slot = 0                    # undo what was reserved
+            while slot < limits.DESCRIPTOR_SLOTS:
+                if table.read(proc.table, slot, table.OBJECT) == table.RESERVED:
+                    table.write(proc.table, slot, table.OBJECT, 0)
+                slot += 1
+            return E_NOSLOTS
+        table.write(proc.table, slot, table.OBJECT, table.RESERVED)
+        reserved += 1
+    return 0
+
+
+def move_into(proc, desc, dest, slot):
+    flags = cpu.save_and_disable_interrupts()
+    result = _move(proc, table.slot_of(proc.table, desc), dest, slot)
     cpu.restore_interrupts(flags)
     return result
 

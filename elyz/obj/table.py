@@ -3,7 +3,8 @@ memory (one block per process, freed at teardown).
 
 A slot (SLOT_SIZE bytes, words at these offsets):
 
-     0  OBJECT      the object: kind << KIND_SHIFT | pool index + 1; 0 = free
+     0  OBJECT      the object: kind << KIND_SHIFT | pool index + 1; 0 = free;
+                    RESERVED = kept for a descriptor spawn will move in
      8  RIGHTS      RIGHT_* bits
     16  FLAGS       FLAG_STRONG or FLAG_WEAK, FLAG_LEASE (an expiry is set),
                     FLAG_EXPIRED (the lease ran out: the slot is dead)
@@ -40,6 +41,7 @@ FLAG_WEAK = 1 << 1
 FLAG_LEASE = 1 << 2
 FLAG_EXPIRED = 1 << 3
 
+RESERVED = -1
 KIND_SHIFT = 32
 INDEX_MASK = (1 << KIND_SHIFT) - 1
 
@@ -87,7 +89,8 @@ def slot_of(table, value):
     if value < DESCRIPTOR_SLOTS or value >= DESCRIPTOR_GENERATION_LIMIT * DESCRIPTOR_SLOTS:
         return E_BADDESC
     slot = value % DESCRIPTOR_SLOTS
-    if read(table, slot, OBJECT) == 0:
+    ref = read(table, slot, OBJECT)
+    if ref == 0 or ref == RESERVED:
         return E_BADDESC
     if read(table, slot, GENERATION) != value // DESCRIPTOR_SLOTS:
         return E_BADDESC

@@ -16,7 +16,17 @@ EXPECTED_TESTS = ('pmm.alloc_every_free_frame', 'paging.map_translate_unmap',
                   'interrupts.timer_ticks_advance', 'interrupts.timer_rate',
                   'cpu.control_registers', 'paging.kernel_tables_audit',
                   'paging.kernel_image_not_writable', 'stacks.guard_pages_unmapped',
-                  'stacks.rpython_check_catches_recursion')
+                  'stacks.rpython_check_catches_recursion',
+                  'objects.allocate_describe_release', 'objects.stale_descriptor_refused',
+                  'objects.clone_rights_only_shrink', 'objects.borrow_and_death',
+                  'objects.lease_expires_on_timer', 'objects.map_checks',
+                  'objects.release_unmaps', 'objects.transfer_rules', 'objects.table_full',
+                  'objects.process_lifecycle', 'objects.pools_exhausted',
+                  'objects.out_of_frames', 'objects.no_leak_churn',
+                  'user.syscalls_and_exit', 'user.faults_kill_only_the_process',
+                  'user.bad_pointers_return_e_fault', 'user.preemption',
+                  'user.sleep_wakes_on_time', 'user.release_unmaps',
+                  'user.fpu_state_is_per_process', 'user.no_leak')
 # Run only on a CPU that has SMEP and SMAP (skipped on qemu64).
 SMEP_SMAP_TESTS = ('cpu.smap_blocks_user_access', 'cpu.smep_blocks_user_execution')
 

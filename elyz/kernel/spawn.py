@@ -1,0 +1,236 @@
+"""Programs into processes: an ELF64 image becomes a running process
+(docs/abi.md, "Program start" and spawn).
+
+    spawn(caller, image_base, image_length, passed, count, args, args_length)
+        -> the new process's record index, or a negative error with nothing
+        changed.  caller: the Process giving `count` descriptors (their
+        values at `passed`, a kernel array of words) and receiving a strong
+        Process descriptor (its value: spawned_descriptor()); None for the
+        kernel (init), which passes and receives nothing.  The image is
+        kernel-readable memory [image_base, image_base + image_length); the
+        args block, args_length bytes at kernel address args, is copied to
+        the top of the new process's stack.
+    spawned_descriptor() -> the caller's descriptor to the last process
+        spawn() made
+    image_window(caller, image_desc) -> the kernel address of the image
+        MemoryObject's bytes mapped contiguously (read-only) in the image
+        window, or 0 (the error in window_error()); close_window() unmaps it
+
+The new process's descriptor table: first the passed descriptors (moved,
+in order: values DESCRIPTOR_SLOTS + i; for init, the user image), then one
+MemoryObject per PT_LOAD segment and the stack's.  Its mappings: each segment at its page-aligned
+address with its own protection, the stack (STACK_SIZE, read-write) below
+STACK_TOP.  Order of work: everything that can fail (parse, process,
+segments, stack, kernel stack) comes before the passed descriptors move,
+so a failure changes nothing of the caller's.
+"""
+
+from elyz.abi import limits
+from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM
+from elyz.abi.rights import (PROCESS_RIGHTS, PROT_EXEC, PROT_READ, PROT_WRITE, RIGHT_BORROW,
+                             RIGHT_CLONE, RIGHT_EXEC, RIGHT_MAP, RIGHT_READ, RIGHT_TRANSFER,
+                             RIGHT_WAIT, RIGHT_WRITE)
+from elyz.kernel import sched
+from elyz.loader import elf
+from elyz.mm import kernel_space, paging
+from elyz.mm.pmm import pmm
+from elyz.obj import api, memory, process
+from elyz.rlib_kernel import rawmem
+
+PAGE = limits.PAGE_SIZE
+STACK_SIZE = 64 * 1024
+STACK_TOP = 0x00007FF000000000
+MAX_PASSED = 16                 # descriptors one spawn may pass
+MAX_ARGS_LENGTH = 1024          # bytes of an args block
+STACK_ALIGN = 16
+WORD = 8
+IMAGE_WINDOW = rawmem.to_word(0xfffffc0000000000)      # PML4 entry 504
+WINDOW_FLAGS = paging.PAGE_NO_EXECUTE
+
+
+class _State(object):
+    def __init__(self):
+        self.image = elf.Image()
+        self.span = elf.PageCopy()
+        self.spawned = 0
+        self.window_pages = 0
+        self.window_error = 0
+
+
+_state = _State()
+
+
+def spawned_descriptor():
+    return _state.spawned
+
+
+def window_error():
+    return _state.window_error
+
+
+def _rights_of(prot):
+    rights = RIGHT_READ | RIGHT_MAP
+    if prot & PROT_WRITE:
+        rights |= RIGHT_WRITE
+    if prot & PROT_EXEC:
+        rights |= RIGHT_EXEC
+    return rights
+
+
+def _load_segment(child, base, seg):
+    """Gives child a MemoryObject holding seg, mapped; returns 0 or an error."""
+    pages = elf.page_count(seg)
+    desc = api.allocate(child, pages * PAGE, _rights_of(seg.prot))
+    if desc < 0:
+        return desc
+    obj = memory.get(api.memory_named(child, desc, RIGHT_READ))
+    i = 0
+    while i < pages:
+        elf.load_page(base, seg, i, pmm.phys_to_virt(memory.frame(obj, i)), _state.span)
+        i += 1
+    return api.map(child, desc, elf.page_base(seg), 0, pages * PAGE, seg.prot)
+
+
+def _make_stack(child, args, args_length):
+    """Maps the stack with the args block at its top; returns the initial
+    rsp (a positive user address) or an error."""
+    desc = api.allocate(child, STACK_SIZE, RIGHT_READ | RIGHT_WRITE | RIGHT_MAP)
+    if desc < 0:
+        return desc
+    status = api.map(child, desc, STACK_TOP - STACK_SIZE, 0, STACK_SIZE,
+                     PROT_READ | PROT_WRITE)
+    if status < 0:
+        return status
+    obj = memory.get(api.memory_named(child, desc, RIGHT_READ))
+    block = (args_length + STACK_ALIGN - 1) & ~(STACK_ALIGN - 1)
+    args_user = STACK_TOP - block
+    if args_length > 0:
+        last = pmm.phys_to_virt(memory.frame(obj, STACK_SIZE // PAGE - 1))
+        rawmem.copy(last + (args_user - (STACK_TOP - PAGE)), args, args_length)
+    return args_user
+
+
+IMAGE_RIGHTS = RIGHT_READ | RIGHT_MAP | RIGHT_CLONE | RIGHT_TRANSFER | RIGHT_BORROW
+
+
+def _give_image(child, base, length):
+    """Gives child a MemoryObject holding a copy of [base, base + length)
+    (its first descriptor); returns 0 or an error."""
+    desc = api.allocate(child, length, IMAGE_RIGHTS)
+    if desc < 0:
+        return desc
+    obj = memory.get(api.memory_named(child, desc, RIGHT_READ))
+    done = 0
+    page = 0
+    while done < length:
+        chunk = length - done
+        if chunk > PAGE:
+            chunk = PAGE
+        rawmem.copy(pmm.phys_to_virt(memory.frame(obj, page)), base + done, chunk)
+        done += chunk
+        page += 1
+    return 0
+
+
+def spawn(caller, image_base, image_length, passed, count, args, args_length,
+          give_image=False):
+    """See the module docstring; give_image (the kernel starting init): the
+    new process's first descriptor is a MemoryObject holding a copy of the
+    image, with IMAGE_RIGHTS, so that it can spawn from it."""
+    if count < 0 or count > MAX_PASSED or args_length < 0:
+        return E_INVALID
+    if args_length > MAX_ARGS_LENGTH:
+        return E_LIMIT
+    i = 0
+    while i < count:
+        status = api.check_movable(caller, rawmem.load_u64(passed + i * WORD))
+        if status < 0:
+            return status
+        k = 0
+        while k < i:
+            if rawmem.load_u64(passed + k * WORD) == rawmem.load_u64(passed + i * WORD):
+                return E_INVALID
+            k += 1
+        i += 1
+    image = _state.image
+    status = elf.parse(image_base, image_length, image)
+    if status < 0:
+        return status
+    if caller is None:
+        index = api.spawn(None, 0)
+        desc = 0
+    else:
+        desc = api.spawn(caller, PROCESS_RIGHTS)
+        index = desc
+        if desc >= 0:
+            index = api.process_named(caller, desc, RIGHT_WAIT)
+    if index < 0:
+        return index
+    child = process.get(index)
+    status = api.reserve_slots(child, count)
+    if status == 0 and give_image:
+        status = _give_image(child, image_base, image_length)
+    s = 0
+    while status == 0 and s < image.count:
+        status = _load_segment(child, image_base, image.segments[s])
+        s += 1
+    rsp = status
+    if status == 0:
+        rsp = _make_stack(child, args, args_length)
+    if rsp >= 0:
+        args_user = rsp if args_length > 0 else 0
+        status = sched.start(index, image.entry, rsp, args_user, args_length)
+    else:
+        status = rsp
+    if status < 0:
+        if caller is not None:
+            api.release(caller, desc)
+        api.exit(child, 0)
+        return status
+    i = 0
+    while i < count:
+        api.move_into(caller, rawmem.load_u64(passed + i * WORD), child, i)
+        i += 1
+    _state.spawned = desc
+    return index
+
+
+# ------------------------------------------------------------ the image window
+
+def close_window():
+    """Unmaps the image window; returns nothing."""
+    pml4 = kernel_space.kernel_pml4()
+    i = 0
+    while i < _state.window_pages:
+        paging.unmap(pml4, IMAGE_WINDOW + i * PAGE, pmm, kernel_space.tlb)
+        i += 1
+    _state.window_pages = 0
+
+
+def image_window(caller, image_desc):
+    """Maps the image MemoryObject image_desc of caller (RIGHT_READ) read-only
+    at IMAGE_WINDOW; returns the window's address, or 0 with the error in
+    window_error()."""
+    index = api.memory_named(caller, image_desc, RIGHT_READ)
+    if index < 0:
+        _state.window_error = index
+        return 0
+    obj = memory.get(index)
+    pml4 = kernel_space.kernel_pml4()
+    i = 0
+    while i < obj.pages:
+        status = paging.map(pml4, IMAGE_WINDOW + i * PAGE, memory.frame(obj, i),
+                            kernel_space.strip_nx(WINDOW_FLAGS), pmm)
+        if status < 0:
+            _state.window_pages = i
+            close_window()
+            _state.window_error = E_NOMEM
+            return 0
+        i += 1
+    _state.window_pages = obj.pages
+    return IMAGE_WINDOW
+
+
+def image_size(caller, image_desc):
+    """Returns the bytes of the image MemoryObject (call after image_window)."""
+    return _state.window_pages * PAGE
