@@ -169,6 +169,36 @@ class BootInfo(object):
                     return True
         return False
 
+    def cmdline_value(self, name):
+        """Returns the index in cmdline of the value of the first token
+        `name=value`, or -1 when there is none; the value runs to the next
+        space or the end (cmdline_value_end)."""
+        n = self.cmdline_len
+        w = len(name)
+        i = 0
+        while i < n:
+            while i < n and self.cmdline[i] == ' ':
+                i += 1
+            start = i
+            while i < n and self.cmdline[i] != ' ':
+                i += 1
+            if i - start > w and self.cmdline[start + w] == '=':
+                same = True
+                for k in range(w):
+                    if self.cmdline[start + k] != name[k]:
+                        same = False
+                        break
+                if same:
+                    return start + w + 1
+        return -1
+
+    def cmdline_value_end(self, start):
+        """Returns the index just past the value starting at start."""
+        i = start
+        while i < self.cmdline_len and self.cmdline[i] != ' ':
+            i += 1
+        return i
+
     def protocol_name(self):
         """Returns "limine", "multiboot2", "pvh" or "none"."""
         return PROTOCOL_NAMES[self.protocol]

@@ -11,6 +11,8 @@ Kernel command line words:
     elyz.bench       run the micro-benchmarks (tools/bench.py, under -icount)
     elyz.panic       panic once the rest is done (shows the panic path)
     elyz.crash=...   a deliberate failure for the boot tests (crash.py)
+    elyz.init=a,b    start init from the boot archive, which starts a and b
+                     (init.py); with elyz.exit, leave QEMU once init exited
     elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
 """
 
@@ -20,7 +22,7 @@ from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
 from elyz.kernel import bench, boot, crash, display, memory, panic, qemu, selftest
 from elyz.lib import log
-from elyz.kernel import sched, syscall, traps
+from elyz.kernel import init, sched, syscall, traps
 # They register the self-tests.
 from elyz.kernel import core_selftests, trap_selftests, protection_selftests
 from elyz.kernel import user_selftests
@@ -72,6 +74,15 @@ def kmain(protocol, info_address, hhdm_offset):
     if boot_info.cmdline_has('elyz.bench'):
         bench.run_all()
     crash.run_requested(boot_info)
+    first = init.start_init(boot_info)
+    if first >= 0 and qemu.exit_requested():
+        code = sched.wait_idle_until_exited(first)
+        log.begin(log.INFO)
+        log.put('init exited with ')
+        log.put_int(code)
+        log.end()
+        if code != 0:
+            failed += 1
     if boot_info.cmdline_has('elyz.panic'):
         panic.panic('requested on the command line (elyz.panic)')
     if qemu.exit_requested():
