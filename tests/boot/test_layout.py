@@ -62,3 +62,4 @@ def _layout_entry(phys, code):
 
 def test_layout_and_errors_are_valid_rpython_and_allocate_nothing():
     rtype_allocation_free([(_layout_entry, [int, int])], module_prefix='elyz.boot')
+
