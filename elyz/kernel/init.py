@@ -1,5 +1,11 @@
 """The first user process, from the boot archive.
 
+    before_user.take()   records the kernel's counts now: free frames, heap
+                   bytes in use, heap pages, kernel page tables
+    report_leaks(before) -> True when every frame and heap byte taken since
+        the Accounting before came back (the pages the heap grew by and the
+        kernel-half page tables made since, which both stay, excepted); logs
+        one "user: ..." line either way
     start_init(boot_info) -> the init process's record index, -1 when the
         command line names no programs (no `elyz.init=`), or a negative error
         (logged): the boot modules hold no valid archive, the archive has no
@@ -19,7 +25,9 @@ from elyz.kernel import spawn
 from elyz.lib import log
 from elyz.abi.errors import error_name
 from elyz.loader import archive
-from elyz.mm import heap
+from elyz.mm import address_space, heap
+from elyz.mm.pmm import pmm
+from elyz.obj import process
 from elyz.rlib_kernel import rawmem
 
 USER_IMAGE = 'elyz-user'
@@ -35,6 +43,58 @@ class _Found(object):
 
 
 _found = _Found()
+
+
+class Accounting(object):
+    """The kernel's counts at one moment (prebuilt: taking them allocates
+    nothing, which would itself count)."""
+
+    def __init__(self):
+        self.frames_free = 0
+        self.heap_bytes = 0
+        self.heap_pages = 0
+        self.kernel_tables = 0
+
+    def take(self):
+        self.frames_free = pmm.frames_free
+        self.heap_bytes = heap.kernel_heap.bytes_in_use
+        self.heap_pages = heap.kernel_heap.bytes_reserved_from_pages // 4096
+        self.kernel_tables = address_space.kernel_table_frames()
+        return self
+
+
+before_user = Accounting()
+_after_user = Accounting()
+
+
+def report_leaks(before):
+    """See the module docstring."""
+    after = _after_user.take()
+    grown = (after.heap_pages - before.heap_pages +
+             after.kernel_tables - before.kernel_tables)
+    ok = (after.frames_free == before.frames_free - grown and
+          after.heap_bytes == before.heap_bytes and process.records_in_use() == 0)
+    log.begin(log.INFO if ok else log.ERROR)
+    log.put('user: frames free ')
+    log.put_int(before.frames_free)
+    log.put(' -> ')
+    log.put_int(after.frames_free)
+    log.put(' (kept: ')
+    log.put_int(after.heap_pages - before.heap_pages)
+    log.put(' pages the heap grew by, ')
+    log.put_int(after.kernel_tables - before.kernel_tables)
+    log.put(' kernel page tables), heap bytes in use ')
+    log.put_int(before.heap_bytes)
+    log.put(' -> ')
+    log.put_int(after.heap_bytes)
+    log.put(', processes left ')
+    log.put_int(process.records_in_use())
+    if ok:
+        log.put(': no leak')
+    else:
+        log.put(': LEAK')
+    log.end()
+    return ok
 
 
 def _fail(what, status):

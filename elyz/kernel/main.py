@@ -74,6 +74,7 @@ def kmain(protocol, info_address, hhdm_offset):
     if boot_info.cmdline_has('elyz.bench'):
         bench.run_all()
     crash.run_requested(boot_info)
+    before = init.before_user.take()
     first = init.start_init(boot_info)
     if first >= 0 and qemu.exit_requested():
         code = sched.wait_idle_until_exited(first)
@@ -81,7 +82,7 @@ def kmain(protocol, info_address, hhdm_offset):
         log.put('init exited with ')
         log.put_int(code)
         log.end()
-        if code != 0:
+        if code != 0 or not init.report_leaks(before):
             failed += 1
     if boot_info.cmdline_has('elyz.panic'):
         panic.panic('requested on the command line (elyz.panic)')

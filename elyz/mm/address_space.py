@@ -24,6 +24,7 @@ with the kernel half shared by every space.
                        kernel's
     table_frames(space) -> page-table frames the space uses now (top level
                        included), counted by walking it
+    kernel_table_frames() -> the same for the shared kernel half
 
 The page-table format lives in elyz/mm/paging.py (x86_64, portable PAGE_*
 flags); this module speaks only those flags, so another architecture adds
@@ -144,9 +145,20 @@ def current():
 def table_frames(space):
     """Returns how many page-table frames the user half of space and its
     top-level table use (walks the tables; for tests and self-tests)."""
-    count = 1
-    i = 0
-    while i < paging.KERNEL_HALF_FIRST:
+    return 1 + _tables_under(space, 0, paging.KERNEL_HALF_FIRST)
+
+
+def kernel_table_frames():
+    """Returns how many page-table frames the kernel half uses now (below
+    the top level, shared by every space): its tables are never freed, so
+    a measurement of leaks counts them."""
+    return _tables_under(_state.kernel_pml4, paging.KERNEL_HALF_FIRST, paging.ENTRIES)
+
+
+def _tables_under(space, first, end):
+    count = 0
+    i = first
+    while i < end:
         entry = paging.read_entry(space + i * WORD)
         if entry & paging.PTE_PRESENT:
             count += _count_tables(entry & paging.PTE_ADDR_MASK, paging.LEVEL_PDPT)
