@@ -6,6 +6,9 @@
 # release or an installed `limine` tells its data dir; otherwise GRUB
 # (multiboot2), saying so in one line. Fails with a message naming what is
 # missing.
+# ELYZ_INITRD (the environment), when it names a file: the boot archive of
+# the user programs, carried as a boot module (/boot/elyz-initrd.cpio: a
+# Limine module_path, a GRUB module2), which the kernel starts init from.
 # `config` prints the loader it would use, the path and checksum (cksum:
 # CRC and size) of every Limine file it would put in the image, and the
 # command line; make keeps that in build/<karch>/image.config so that the
@@ -45,6 +48,9 @@ print_config() {
         if [ -n "$limine_tool" ]; then cksum "$limine_tool"; else echo "no limine tool"; fi
     fi
     printf 'cmdline: %s\n' "$1"
+    if [ -n "${ELYZ_INITRD:-}" ] && [ -f "$ELYZ_INITRD" ]; then
+        printf 'initrd: %s\n' "$(cksum < "$ELYZ_INITRD")"
+    fi
 }
 
 find_limine
@@ -81,11 +87,26 @@ bios_install() {
 }
 
 esc_cmdline=$(printf '%s' "$cmdline" | sed 's/[&|\\]/\\&/g')
+initrd=""
+if [ -n "${ELYZ_INITRD:-}" ] && [ -f "$ELYZ_INITRD" ]; then
+    initrd=$ELYZ_INITRD
+    cp "$initrd" "$root/boot/elyz-initrd.cpio"
+fi
+# Writes config file $1 to $2 with the command line and the module line
+# (the line holding @MODULE@ becomes $3, or goes when there is no initrd).
+write_config() {
+    if [ -n "$initrd" ]; then
+        sed -e "s|@CMDLINE@|$esc_cmdline|" -e "s|@MODULE@|$3|" "$1" > "$2"
+    else
+        sed -e "s|@CMDLINE@|$esc_cmdline|" -e "/@MODULE@/d" "$1" > "$2"
+    fi
+}
 
 if [ -n "$limine_data" ]; then
     echo "image: Limine from $limine_data"
     mkdir -p "$root/boot/limine" "$root/EFI/BOOT"
-    sed "s|@CMDLINE@|$esc_cmdline|" "$here/limine.conf" > "$root/boot/limine/limine.conf"
+    write_config "$here/limine.conf" "$root/boot/limine/limine.conf" \
+        "module_path: boot():/boot/elyz-initrd.cpio"
     cp "$limine_data/limine-bios.sys" "$root/boot/limine/"
     for f in BOOTX64.EFI BOOTIA32.EFI; do
         [ -f "$limine_data/$f" ] && cp "$limine_data/$f" "$root/EFI/BOOT/"
@@ -118,13 +139,15 @@ if [ -n "$limine_data" ]; then
         mformat -i "$out@@$offset" -F -v ELYZ ::
         mmd -i "$out@@$offset" ::/boot ::/boot/limine ::/EFI ::/EFI/BOOT
         mcopy -i "$out@@$offset" "$root/boot/elyz.elf" ::/boot/
+        [ -z "$initrd" ] || mcopy -i "$out@@$offset" "$root/boot/elyz-initrd.cpio" ::/boot/
         mcopy -i "$out@@$offset" "$root/boot/limine/limine.conf" "$root/boot/limine/limine-bios.sys" ::/boot/limine/
         for f in "$root"/EFI/BOOT/*; do mcopy -i "$out@@$offset" "$f" ::/EFI/BOOT/; done
     fi
 else
     echo "image: Limine not found (LIMINE_DIR=$LIMINE_DIR): using GRUB (multiboot2)"
     mkdir -p "$root/boot/grub"
-    sed "s|@CMDLINE@|$esc_cmdline|" "$here/tools/grub.cfg" > "$root/boot/grub/grub.cfg"
+    write_config "$here/tools/grub.cfg" "$root/boot/grub/grub.cfg" \
+        "module2 /boot/elyz-initrd.cpio"
     # grub-mkrescue makes a hybrid image: an ISO for CDs, and a disk with an
     # EFI system partition and an MBR boot record (BIOS and UEFI) for USB sticks.
     grub-mkrescue -o "$out" "$root" >"$work/grub.log" 2>&1 || {

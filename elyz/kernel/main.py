@@ -82,7 +82,8 @@ def kmain(protocol, info_address, hhdm_offset):
         log.put('init exited with ')
         log.put_int(code)
         log.end()
-        if code != 0 or not init.report_leaks(before):
+        leak_free = init.report_leaks(before)
+        if code != 0 or not leak_free:
             failed += 1
     if boot_info.cmdline_has('elyz.panic'):
         panic.panic('requested on the command line (elyz.panic)')

@@ -52,7 +52,8 @@ def make(tree, *args, **kwargs):
     timeout = kwargs.pop('timeout', 120)
     typed = kwargs.pop('typed', b'')
     assert not kwargs, kwargs
-    cmd = ['timeout', str(timeout), 'make', '-C', str(tree), '--no-print-directory', '-o', KERNEL]
+    cmd = ['timeout', str(timeout), 'make', '-C', str(tree), '--no-print-directory', '-o', KERNEL,
+           'ELYZ_INITRD=']         # the scratch tree has no user image to pack
     proc = subprocess.Popen(cmd + list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     out = proc.communicate(typed)[0].decode('utf-8', 'replace')
