@@ -54,3 +54,12 @@ def test_every_limit_is_documented_with_its_value():
 def test_every_error_an_operation_lists_is_in_the_table():
     listed = set(re.findall(r'`(E_[A-Z_]+)`', DOC))
     assert listed <= set(errors.NAMES)
+
+
+def test_every_system_call_is_documented_with_its_number_and_arguments():
+    from elyz.abi import syscalls
+    rows = table_rows('System calls')
+    documented = [(int(row[0]), row[1].strip('`'),
+                   tuple(a.strip() for a in row[2].strip('`').split(',') if a.strip()))
+                  for row in rows]
+    assert documented == [(n, name, args) for n, name, args, result in syscalls.SYSCALLS]
