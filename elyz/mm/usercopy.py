@@ -2,15 +2,20 @@
 
     user_range_ok(addr, length) -> True when [addr, addr + length) lies in
                     the user half ([USER_START, USER_END), no overflow)
+    pages_ok(addr, length, need_write) -> True when every page is mapped
+                    for user access (writable if need_write) in the active space
     copy_from_user(dst, user_src, length) -> 0 or E_FAULT
     copy_to_user(user_dst, src, length) -> 0 or E_FAULT
 
-A pointer outside the user half is refused before anything is touched (it
-could name kernel memory, which would not fault); inside it, the copy runs
-with SMAP's window open (protection.user_access_begin) through the
-fault-safe elyz_user_copy (arch/x86_64/probe.S): a page that is not
-mapped, or not writable for copy_to_user (CR0.WP binds the kernel), stops
-the copy with E_FAULT, never a panic.  length 0 copies nothing and succeeds.
+Checked before the kernel touches anything: the range lies in the user half
+(a pointer to kernel memory would not fault), and every page of it is
+mapped user-accessible in the active address space, writable for
+copy_to_user (a walk of the page tables).  The copy then runs with SMAP's
+window open (protection.user_access_begin) through the fault-safe
+elyz_user_copy (arch/x86_64/probe.S), so that even a page that went away
+meanwhile (not possible on one CPU with interrupts off, but cheap to
+cover) stops it with E_FAULT, never a panic.  length 0 copies nothing and
+succeeds.
 """
 
 from rpython.rtyper.lltypesystem import lltype, rffi
@@ -18,7 +23,7 @@ from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
 from elyz.abi import limits
 from elyz.abi.errors import E_FAULT
-from elyz.mm import protection
+from elyz.mm import address_space, paging, protection
 from elyz.rlib_kernel import rawmem
 
 _ECI = ExternalCompilationInfo(post_include_bits=["""
@@ -51,6 +56,23 @@ def user_range_ok(addr, length):
     return length <= limits.USER_END - addr
 
 
+def pages_ok(addr, length, need_write):
+    """Returns True when every page of [addr, addr + length) is mapped in
+    the active address space for user access (and writable if need_write)."""
+    need = paging.PAGE_USER
+    if need_write:
+        need |= paging.PAGE_WRITE
+    space = address_space.current()
+    page = addr & ~(paging.PAGE_SIZE - 1)
+    end = addr + length
+    while page < end:
+        flags = paging.get_flags(space, page)
+        if flags < 0 or flags & need != need:
+            return False
+        page += paging.PAGE_SIZE
+    return True
+
+
 def _copy(dst, src, length):
     protection.user_access_begin()
     left = _user_copy(dst, src, length)
@@ -66,6 +88,8 @@ def copy_from_user(dst, user_src, length):
         return E_FAULT
     if length == 0:
         return 0
+    if not pages_ok(user_src, length, False):
+        return E_FAULT
     return _copy(dst, user_src, length)
 
 
@@ -75,4 +99,6 @@ def copy_to_user(user_dst, src, length):
         return E_FAULT
     if length == 0:
         return 0
+    if not pages_ok(user_dst, length, True):
+        return E_FAULT
     return _copy(user_dst, src, length)
