@@ -87,3 +87,12 @@ def test_the_grub_image_carries_the_boot_archive_as_a_multiboot2_module(
     result = qemurun.boot(image=str(iso), uefi=False, timeout=60)
     assert exit_codes(result.log) == {'hello': '0'}, result.tail()
     assert result.status == qemurun.STATUS_SUCCESS
+
+
+def test_user_programs_run_with_smep_and_smap_on(kernel_elf, initrd):
+    # With SMAP the kernel reaches user memory only through its copy window.
+    result = qemurun.boot(kernel=kernel_elf, cmdline='elyz.init=demo,gcstress:500 elyz.exit',
+                          memory='256M', cpu='max', timeout=120, extra=['-initrd', initrd])
+    assert 'SMEP on; SMAP on' in result.log, result.tail()
+    assert exit_codes(result.log) == {'demo': '0', 'gcstress': '0'}, result.tail()
+    assert NO_LEAK.search(result.log), result.tail()
