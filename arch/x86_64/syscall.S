@@ -23,6 +23,8 @@
  *     process, elyz_trap_exit and so user mode).
  */
 
+#include "frame.h"
+
 #define PERCPU_KERNEL_RSP   8
 #define PERCPU_USER_RSP     16
 #define USER_DS             0x1b        /* 0x18 | RPL 3 (cpu_tables.c) */
@@ -45,21 +47,7 @@ elyz_syscall_entry:
     pushq $0                            /* error code */
     pushq $TRAPFRAME_SYSCALL            /* vector */
     cld
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    push_registers
     movq %rsp, %rdi
     call elyz_syscall_dispatch
     jmp elyz_trap_exit

@@ -33,6 +33,8 @@
  * at a trap frame, it restores it and leaves with iretq.
  */
 
+#include "frame.h"
+
 #define TRAP_VECTORS    256
 #define FRAME_VECTOR_AND_ERROR  16      /* the two words the stub pushed */
 #define RFLAGS_AC               (1 << 18)       /* alignment check / SMAP override */
@@ -73,43 +75,6 @@ elyz_trap_stubs:
     .set vector, vector + 1
     .endr
     .noaltmacro
-
-/* Saves the general registers (the frame's first 15 words). */
-.macro push_registers
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-.endm
-
-.macro pop_registers
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
-.endm
 
 /* Clears RFLAGS.AC: code interrupted inside a user-memory copy (stac) must
  * not lend the handler access to user pages past SMAP.  iretq restores the

@@ -147,9 +147,10 @@ class BootInfo(object):
             n += 1
         self.bootloader_len = n
 
-    def cmdline_has(self, word):
-        """Returns True when word appears in the command line as a whole
-        space-separated token (or as the name of a name=value token)."""
+    def _find_token(self, word, need_value):
+        """Returns the index of the first token that is word (need_value
+        False: `word` or `word=...`) or `word=value` (need_value True: the
+        index of the value), or -1."""
         n = self.cmdline_len
         w = len(word)
         i = 0
@@ -159,38 +160,32 @@ class BootInfo(object):
             start = i
             while i < n and self.cmdline[i] != ' ':
                 i += 1
-            if i - start >= w:
-                same = True
-                for k in range(w):
-                    if self.cmdline[start + k] != word[k]:
-                        same = False
-                        break
-                if same and (i - start == w or self.cmdline[start + w] == '='):
-                    return True
-        return False
+            if i - start >= w and self._matches_at(start, word):
+                if need_value:
+                    if i - start > w and self.cmdline[start + w] == '=':
+                        return start + w + 1
+                elif i - start == w or self.cmdline[start + w] == '=':
+                    return start
+        return -1
+
+    def _matches_at(self, start, word):
+        k = 0
+        while k < len(word):
+            if self.cmdline[start + k] != word[k]:
+                return False
+            k += 1
+        return True
+
+    def cmdline_has(self, word):
+        """Returns True when word appears in the command line as a whole
+        space-separated token (or as the name of a name=value token)."""
+        return self._find_token(word, False) >= 0
 
     def cmdline_value(self, name):
         """Returns the index in cmdline of the value of the first token
         `name=value`, or -1 when there is none; the value runs to the next
         space or the end (cmdline_value_end)."""
-        n = self.cmdline_len
-        w = len(name)
-        i = 0
-        while i < n:
-            while i < n and self.cmdline[i] == ' ':
-                i += 1
-            start = i
-            while i < n and self.cmdline[i] != ' ':
-                i += 1
-            if i - start > w and self.cmdline[start + w] == '=':
-                same = True
-                for k in range(w):
-                    if self.cmdline[start + k] != name[k]:
-                        same = False
-                        break
-                if same:
-                    return start + w + 1
-        return -1
+        return self._find_token(name, True)
 
     def cmdline_value_end(self, start):
         """Returns the index just past the value starting at start."""

@@ -12,8 +12,12 @@
       attach_back_buffer(address, nbytes) -> 0 or an error code
       detach_back_buffer()
       put_char(c)                      LogSink: one character (controls below)
+      set_style(level, source)         LogSink: the colours of the log lines to come
+                                          (see "Log colours" below)
       write(s)                         every character of s
-      set_colors(fg, bg)               -> 0 or E_BAD_COLOR; palette indexes (BLACK..WHITE)
+      set_colors(fg, bg)               -> 0 or E_BAD_COLOR; palette indexes (BLACK..WHITE):
+                                          the screen's colours (clearing, scrolling,
+                                          erasing) and those of kernel INFO lines
       clear()                          whole screen to the background, cursor home
       scroll_up()                      text one row up, bottom row cleared
       paint_panic(msg)                 white on red: PANIC_TITLE, then msg
@@ -27,20 +31,34 @@ cursor just past the edge; the next glyph then wraps to a new row (so a
 full row followed by '\\n' does not leave an empty row).  Below the last
 row the text scrolls: pixel rows move up with memmove, no glyph is redrawn.
 
+Log colours: the log tells its sinks each line's level and source
+(elyz.lib.log), and glyphs are drawn in
+
+    kernel INFO lines            the set_colors foreground (LIGHT_GREY by default)
+    DEBUG lines                  DEBUG_FG     dark grey
+    process lines (debug_write)  PROCESS_FG   light cyan (its DEBUG and INFO lines)
+    WARN lines                   WARN_FG      yellow
+    ERROR lines                  ERROR_FG     light red
+    PANIC lines                  PANIC_FG on PANIC_BG: white on red
+
+on the set_colors background (PANIC lines: on their own).  Once paint_panic
+has run, styles are ignored: everything stays white on red.
+
 Shadow buffer: with attach_back_buffer, glyphs are drawn into that RAM and
 each cell is then copied to the framebuffer; scrolling moves rows inside the
 RAM copy (never reading video memory) and copies the text area out.
 paint_panic drops the shadow and draws straight to the screen.
 
 Nothing on the put_char path allocates: pixels for the colours are
-computed by set_colors, glyph bits are read from a constant string.
+computed by set_colors (set_style picks among them), glyph bits are read
+from a constant string.
 """
 
 from rpython.rlib.objectmodel import specialize
 
 from elyz.console import font_data
 from elyz.console.framebuffer import Framebuffer, E_OK, frame_bytes
-from elyz.lib.log import LogSink
+from elyz.lib.log import LogSink, DEBUG, WARN, ERROR, PANIC, PROCESS, INFO, KERNEL
 from elyz.kernel.panic import PanicScreen
 from elyz.rlib_kernel import rawmem
 
@@ -92,6 +110,13 @@ PANIC_FG = WHITE
 PANIC_BG = RED
 PANIC_TITLE = '*** Elyz kernel panic ***'
 
+# Foregrounds of the log lines that are not kernel INFO lines (see the module
+# docstring); PANIC lines use PANIC_FG on PANIC_BG.
+DEBUG_FG = DARK_GREY
+PROCESS_FG = LIGHT_CYAN
+WARN_FG = YELLOW
+ERROR_FG = LIGHT_RED
+
 
 class Console(LogSink):
     def __init__(self):
@@ -114,8 +139,13 @@ class Console(LogSink):
         self.cursor_y = 0               # row
         self.fg = DEFAULT_FG
         self.bg = DEFAULT_BG
-        self.fg_pixel = 0
+        self.fg_pixel = 0               # the screen's colours (set_colors)
         self.bg_pixel = 0
+        self.style_level = INFO         # the log line being shown (set_style)
+        self.style_source = KERNEL
+        self.follow_styles = True       # False once the panic screen is up
+        self.text_fg_pixel = 0          # what glyphs are drawn in
+        self.text_bg_pixel = 0
 
     # ------------------------------------------------------------ setting up
 
@@ -200,7 +230,36 @@ class Console(LogSink):
         self.bg = bg
         self.fg_pixel = self.palette[fg]
         self.bg_pixel = self.palette[bg]
+        self._apply_style()
         return E_OK
+
+    def set_style(self, level, source):
+        """LogSink: draws the glyphs to come in the colours of a log line
+        of level from source (see the module docstring); returns nothing.
+        Allocates nothing."""
+        self.style_level = level
+        self.style_source = source
+        self._apply_style()
+
+    def _apply_style(self):
+        """Sets the text pixels from the screen's colours and the style."""
+        fg = self.fg_pixel
+        bg = self.bg_pixel
+        if self.follow_styles:
+            level = self.style_level
+            if level >= PANIC:
+                fg = self.palette[PANIC_FG]
+                bg = self.palette[PANIC_BG]
+            elif level == ERROR:
+                fg = self.palette[ERROR_FG]
+            elif level == WARN:
+                fg = self.palette[WARN_FG]
+            elif self.style_source == PROCESS:
+                fg = self.palette[PROCESS_FG]
+            elif level == DEBUG:
+                fg = self.palette[DEBUG_FG]
+        self.text_fg_pixel = fg
+        self.text_bg_pixel = bg
 
     # ---------------------------------------------------------------- output
 
@@ -270,7 +329,7 @@ class Console(LogSink):
     # ----------------------------------------------------------------- cells
 
     def draw_cell(self, col, row, code):
-        """Draws glyph code (0..255) in the current colours at text cell
+        """Draws glyph code (0..255) in the text colours at text cell
         (col, row); returns nothing.  No checks: the callers keep col and
         row on the screen."""
         x = col * FONT_WIDTH
@@ -279,9 +338,9 @@ class Console(LogSink):
         addr = surface.pixel_address(x, y)
         glyph = (code & (FONT_GLYPH_COUNT - 1)) * FONT_GLYPH_BYTES   # GLYPH_COUNT is 256
         if surface.bytes_per_pixel == 4:
-            _draw_glyph(True, surface, addr, glyph, self.fg_pixel, self.bg_pixel)
+            _draw_glyph(True, surface, addr, glyph, self.text_fg_pixel, self.text_bg_pixel)
         else:
-            _draw_glyph(False, surface, addr, glyph, self.fg_pixel, self.bg_pixel)
+            _draw_glyph(False, surface, addr, glyph, self.text_fg_pixel, self.text_bg_pixel)
         if self.has_shadow:
             self.screen.copy_rect_from(self.shadow, x, y, FONT_WIDTH, FONT_HEIGHT)
 
@@ -302,6 +361,7 @@ class Console(LogSink):
         if not self.ready:
             return
         self.detach_back_buffer()
+        self.follow_styles = False
         self.set_colors(PANIC_FG, PANIC_BG)
         self.clear()
         self.write(PANIC_TITLE)

@@ -70,7 +70,7 @@ def sys_debug_write(ptr, length, a2, a3, a4, a5):
     while i < length:
         c = rawmem.load_u8(_buffers.staging + i)
         if at_line_start:
-            log.begin(log.INFO)
+            log.begin(log.INFO, log.PROCESS)
             log.put('[pid ')
             log.put_int(pid)
             log.put('] ')

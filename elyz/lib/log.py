@@ -1,14 +1,24 @@
 """The kernel log: levelled lines to every attached sink (serial, console).
 
     debug(msg) info(msg) warn(msg) error(msg)   one whole line
-    begin(level) put(s) put_int(n) put_hex(n) put_char(c) end()
-                                                a line built from pieces
+    begin(level, source=KERNEL) put(s) put_int(n) put_hex(n) put_char(c) end()
+                                                a line built from pieces; source
+                                                says whose line it is: KERNEL,
+                                                or PROCESS (a user process's
+                                                debug_write)
     raw_line(msg)                               a line with no level prefix
     attach(sink) / detach(sink)                 sink: a LogSink subclass
     replay(sink)                                writes the retained history
                                                 (the last HISTORY_SIZE characters,
                                                 from a line start) to sink
     set_min_level(level)
+
+Sinks see characters (put_char) and, before the first character whose
+level or source differs from the last ones they were told, a call
+set_style(level, source) (after end() a line is INFO from KERNEL again);
+the history keeps each character's style, so a replay tells a late sink
+the same.  The serial port ignores styles (its text stays plain); the
+framebuffer console colours by them.
 
 Nothing here allocates: messages are constant strings and numbers are
 printed digit by digit, so the log is safe on any kernel path (but not in
@@ -25,6 +35,12 @@ ERROR = 3
 PANIC = 4
 _PREFIXES = ['debug: ', '', 'warning: ', 'error: ', 'PANIC: ']
 
+# Whose line it is (the second argument of begin and LogSink.set_style).
+KERNEL = 0
+PROCESS = 1                   # a user process (sys_debug_write)
+_SOURCE_SHIFT = 4             # a style is (source << _SOURCE_SHIFT) | level
+_LEVEL_MASK = (1 << _SOURCE_SHIFT) - 1
+
 MAX_SINKS = 4
 HISTORY_SIZE = 16384          # characters kept for replay to late sinks
 
@@ -36,15 +52,29 @@ class LogSink(object):
         """Shows one character; the base class drops it."""
         pass
 
+    def set_style(self, level, source):
+        """Says that the characters from now on belong to a line of level
+        (DEBUG..PANIC) from source (KERNEL or PROCESS); the base class
+        ignores it.  Must not allocate (it runs on the log path)."""
+        pass
+
+
+def _style(level, source):
+    """Returns the style number of level and source (below 256)."""
+    return (source << _SOURCE_SHIFT) | level
+
 
 class _LogState(object):
     def __init__(self):
         self.sinks = [None] * MAX_SINKS
         self.min_level = DEBUG
         self.level = INFO
+        self.source = KERNEL
+        self.sinks_style = _style(INFO, KERNEL)   # the style the sinks were last told
         self.digits = ['\x00'] * 24
         self.lines_written = 0
         self.history = ['\x00'] * HISTORY_SIZE
+        self.history_styles = ['\x00'] * HISTORY_SIZE   # chr(style) of each character
         self.history_next = 0         # where the next character goes
         self.history_wrapped = False
 
@@ -62,6 +92,7 @@ def attach(sink):
     for i in range(MAX_SINKS):
         if _state.sinks[i] is None:
             _state.sinks[i] = sink
+            sink.set_style(_state.level, _state.source)
             return True
     return False
 
@@ -85,7 +116,12 @@ def replay(sink):
         i = 0
         stop = _state.history_next
     count = 0
+    told = -1
     while i != stop:
+        style = ord(_state.history_styles[i])
+        if style != told:
+            sink.set_style(style & _LEVEL_MASK, style >> _SOURCE_SHIFT)
+            told = style
         sink.put_char(_state.history[i])
         count += 1
         i += 1
@@ -115,11 +151,19 @@ def set_min_level(level):
 def _emit(c):
     if _state.level < _state.min_level:
         return
+    style = _style(_state.level, _state.source)
+    if style != _state.sinks_style:
+        _state.sinks_style = style
+        for i in range(MAX_SINKS):
+            sink = _state.sinks[i]
+            if sink is not None:
+                sink.set_style(_state.level, _state.source)
     for i in range(MAX_SINKS):
         sink = _state.sinks[i]
         if sink is not None:
             sink.put_char(c)
     _state.history[_state.history_next] = c
+    _state.history_styles[_state.history_next] = chr(style)
     _state.history_next += 1
     if _state.history_next == HISTORY_SIZE:
         _state.history_next = 0
@@ -178,9 +222,11 @@ def put_hex(n, min_digits=1):
             count += 1
 
 
-def begin(level):
-    """Starts a line at level."""
+def begin(level, source=KERNEL):
+    """Starts a line at level from source (KERNEL, or PROCESS for a user
+    process's line)."""
     _state.level = level
+    _state.source = source
     put(_PREFIXES[level])
 
 
@@ -189,11 +235,12 @@ def end():
     _emit('\n')
     _state.lines_written += 1
     _state.level = INFO
+    _state.source = KERNEL
 
 
-def line(level, msg):
-    """Writes msg as one whole line at level."""
-    begin(level)
+def line(level, msg, source=KERNEL):
+    """Writes msg as one whole line at level from source."""
+    begin(level, source)
     put(msg)
     end()
 
@@ -201,6 +248,7 @@ def line(level, msg):
 def raw_line(msg):
     """Writes msg as one line with no level prefix (the banner)."""
     _state.level = INFO
+    _state.source = KERNEL
     put(msg)
     end()
 
@@ -229,6 +277,9 @@ def reset_for_tests():
     """Untranslated only: forgets sinks and captured lines."""
     detach_all()
     _state.min_level = DEBUG
+    _state.level = INFO
+    _state.source = KERNEL
+    _state.sinks_style = _style(INFO, KERNEL)
     _state.history_next = 0
     _state.history_wrapped = False
     del captured[:]

@@ -563,6 +563,12 @@ def exit(proc, code):
     return result
 
 
+def expire_leases(now):
+    """Called by the timer with interrupts off: expires every lease due at
+    tick now; returns how many expired."""
+    return _expire_leases(now)
+
+
 def memory_named(proc, desc, right):
     flags = cpu.save_and_disable_interrupts()
     result = _lookup_live(proc, desc)
@@ -627,9 +633,3 @@ def process_named(proc, desc, right):
             result = table.ref_index(ref)
     cpu.restore_interrupts(flags)
     return result
-
-
-def expire_leases(now):
-    """Called by the timer with interrupts off: expires every lease due at
-    tick now; returns how many expired."""
-    return _expire_leases(now)

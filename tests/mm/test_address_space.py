@@ -6,20 +6,11 @@ from elyz.abi.errors import E_NOT_MAPPED, E_ALREADY_MAPPED, E_NOMEM
 from elyz.abi.rights import PROT_EXEC, PROT_READ, PROT_WRITE
 from elyz.mm import address_space, heap, paging
 from elyz.rlib_kernel import cpu, rawmem
-from tests.obj.conftest import HHDM, make_world, reset_objects
+from tests.obj.conftest import HHDM, world  # noqa: F401  (world: the fixture)
 from elyz.mm.pmm import pmm
 
 VA = 0x400000
 KERNEL_VA = rawmem.to_word(0xffffc00000000000)
-
-
-@pytest.fixture
-def world():
-    w = make_world()
-    yield w
-    reset_objects()
-    pmm.reset()
-    paging.set_hhdm_offset(0)
 
 
 def frame_list(frames):

@@ -568,10 +568,11 @@ def test_processes_holding_each_other_are_reclaimed_once_both_exited(world):
 
 def test_every_api_entry_runs_with_interrupts_off_and_restores_them(world, proc, monkeypatch):
     seen = []
-    monkeypatch.setattr(api, '_allocate',
-                        lambda *a: seen.append(cpu.emulated().interrupts_enabled) or 0)
+    real_create = memory.create
+    monkeypatch.setattr(memory, 'create', lambda size: seen.append(
+        cpu.emulated().interrupts_enabled) or real_create(size))
     cpu.emulated().interrupts_enabled = True
-    api.allocate(proc, PAGE, ALL)
+    assert api.allocate(proc, PAGE, ALL) > 0
     assert seen == [False] and cpu.emulated().interrupts_enabled
 
 
