@@ -7,7 +7,8 @@ from elyz.console.console import (Console, ConsolePanicScreen, E_BAD_COLOR,
                                   E_BACK_BUFFER_TOO_SMALL, E_NOT_CONFIGURED,
                                   E_SCREEN_TOO_SMALL, FONT_HEIGHT, FONT_WIDTH, PALETTE_RGB,
                                   PANIC_BG, PANIC_FG, PANIC_TITLE, BLACK, LIGHT_GREY, WHITE,
-                                  YELLOW, BLUE)
+                                  YELLOW, BLUE, RED, DARK_GREY, LIGHT_RED, LIGHT_CYAN,
+                                  GREEN, DEBUG_FG, PROCESS_FG, WARN_FG, ERROR_FG)
 from elyz.console.framebuffer import E_OK, E_UNSUPPORTED_MODE, E_NO_FRAMEBUFFER
 from elyz.kernel import panic
 from elyz.lib import log
@@ -62,10 +63,11 @@ class Screen(object):
                     return False
         return True
 
-    def cell_text(self, row):
+    def cell_text(self, row, fg=LIGHT_GREY, bg=BLACK):
         """The characters of text row row, read back by matching glyphs in
-        the default colours ('?' for a cell that matches none)."""
-        fg, bg = self.color(LIGHT_GREY), self.color(BLACK)
+        the colours fg on bg, palette indexes ('?' for a cell that matches
+        none)."""
+        fg, bg = self.color(fg), self.color(bg)
         out = []
         for col in range(self.cols):
             for code in range(32, 127):
@@ -366,8 +368,159 @@ def test_console_as_a_log_sink():
     finally:
         log.reset_for_tests()
     assert s.cell_text(0) == 'hi        '
-    assert s.cell_text(1) == 'warning: w'
+    assert s.cell_text(1, fg=YELLOW) == 'warning: w'
     assert cursor(s.console) == (0, 2)
+
+
+# ------------------------------------------------------------ log colours
+
+LOG_COLS = 24
+LOG_ROWS = 10
+
+
+def cell_pixels(s, col, row):
+    """The set of pixel values in text cell (col, row)."""
+    return set(s.pixel(col * FONT_WIDTH + x, row * FONT_HEIGHT + y)
+               for y in range(FONT_HEIGHT) for x in range(FONT_WIDTH))
+
+
+def write_every_kind_of_line():
+    log.debug('dbg')
+    log.info('inf')
+    log.warn('wrn')
+    log.error('err')
+    log.line(log.PANIC, 'pan')
+    log.begin(log.INFO, log.PROCESS)
+    log.put('[pid 1] ')
+    log.put('hi')
+    log.end()
+    log.info('back')
+
+
+EVERY_KIND = [                       # (row text, fg, bg) after write_every_kind_of_line
+    ('debug: dbg', DARK_GREY, BLACK),
+    ('inf', LIGHT_GREY, BLACK),
+    ('warning: wrn', YELLOW, BLACK),
+    ('error: err', LIGHT_RED, BLACK),
+    ('PANIC: pan', WHITE, RED),
+    ('[pid 1] hi', LIGHT_CYAN, BLACK),
+    ('back', LIGHT_GREY, BLACK),
+]
+
+
+def assert_line(s, row, text, fg=LIGHT_GREY, bg=BLACK):
+    """Text row row shows text in fg on bg, then blank cells (the screen's black)."""
+    assert s.cell_text(row, fg, bg)[:len(text)] == text, (row, text)
+    assert s.cell_text(row)[len(text):] == ' ' * (s.cols - len(text)), (row, text)
+
+
+def assert_every_kind_of_line(s):
+    for row, (text, fg, bg) in enumerate(EVERY_KIND):
+        assert_line(s, row, text, fg, bg)
+    # the glyphs really are in two colours: the line's ink on its background
+    assert cell_pixels(s, 0, 2) == set([0xFFFF55, 0])            # 'w' of warning: yellow
+    assert cell_pixels(s, 0, 3) == set([0xFF5555, 0])            # 'e' of error: light red
+    assert cell_pixels(s, 0, 4) == set([0xFFFFFF, 0xAA0000])     # 'P' of PANIC: white on red
+    assert cell_pixels(s, 0, 5) == set([0x55FFFF, 0])            # '[' of a process line: cyan
+    assert cell_pixels(s, 0, 0) == set([0x555555, 0])            # 'd' of debug: dark grey
+    assert cell_pixels(s, 0, 1) == set([0xAAAAAA, 0])            # 'i' of info: light grey
+    # only the cells of the PANIC line are red: the rest of its row stays black
+    assert cell_pixels(s, len('PANIC: pan'), 4) == set([0])
+
+
+def test_the_palette_of_the_log_colours():
+    assert (DEBUG_FG, PROCESS_FG, WARN_FG, ERROR_FG) == (DARK_GREY, LIGHT_CYAN, YELLOW,
+                                                         LIGHT_RED)
+    assert (PANIC_FG, PANIC_BG) == (WHITE, RED)
+
+
+def test_log_lines_are_coloured_by_level_and_process_lines_stand_apart():
+    s = Screen(cols=LOG_COLS, rows=LOG_ROWS)
+    log.reset_for_tests()
+    try:
+        assert log.attach(s.console)
+        write_every_kind_of_line()
+    finally:
+        log.reset_for_tests()
+    assert_every_kind_of_line(s)
+    assert cursor(s.console) == (0, len(EVERY_KIND))
+
+
+@pytest.mark.parametrize('bpp', [24, 16])
+def test_log_colours_in_24_and_16_bpp(bpp):
+    s = Screen(bpp=bpp, cols=LOG_COLS, rows=LOG_ROWS)
+    log.reset_for_tests()
+    try:
+        assert log.attach(s.console)
+        write_every_kind_of_line()
+    finally:
+        log.reset_for_tests()
+    for row, (text, fg, bg) in enumerate(EVERY_KIND):
+        assert_line(s, row, text, fg, bg)
+
+
+def test_a_replay_colours_the_lines_logged_before_the_console_came():
+    s = Screen(cols=LOG_COLS, rows=LOG_ROWS, shadow=True)
+    log.reset_for_tests()
+    try:
+        write_every_kind_of_line()
+        log.replay(s.console)
+        log.attach(s.console)
+        log.begin(log.WARN)
+        log.put('live')
+        log.end()
+    finally:
+        log.reset_for_tests()
+    assert_every_kind_of_line(s)
+    assert_line(s, len(EVERY_KIND), 'warning: live', YELLOW)
+
+
+def test_a_line_started_before_the_console_was_attached_keeps_its_colour():
+    s = Screen(cols=LOG_COLS, rows=LOG_ROWS)
+    log.reset_for_tests()
+    try:
+        log.begin(log.ERROR)            # 'error: ' goes to the history only
+        log.replay(s.console)
+        log.attach(s.console)
+        log.put('late')
+        log.end()
+        log.info('ok')
+    finally:
+        log.reset_for_tests()
+    assert_line(s, 0, 'error: late', LIGHT_RED)
+    assert_line(s, 1, 'ok')
+
+
+def test_set_colors_sets_the_kernel_info_colour_and_the_others_keep_theirs():
+    s = Screen(cols=LOG_COLS, rows=LOG_ROWS)
+    assert s.console.set_colors(WHITE, BLUE) == E_OK
+    s.console.set_style(log.INFO, log.KERNEL)
+    s.console.write('k\n')
+    s.console.set_style(log.WARN, log.KERNEL)
+    s.console.write('w\n')
+    s.console.set_style(log.INFO, log.PROCESS)
+    s.console.write('p\n')
+    s.console.set_style(log.WARN, log.PROCESS)      # a warning wins over the source
+    s.console.write('x\n')
+    s.console.set_style(log.INFO, log.KERNEL)
+    s.console.set_colors(GREEN, BLACK)
+    s.console.write('g')
+    assert s.cell_shows(0, 0, ord('k'), s.color(WHITE), s.color(BLUE))
+    assert s.cell_shows(0, 1, ord('w'), s.color(YELLOW), s.color(BLUE))
+    assert s.cell_shows(0, 2, ord('p'), s.color(LIGHT_CYAN), s.color(BLUE))
+    assert s.cell_shows(0, 3, ord('x'), s.color(YELLOW), s.color(BLUE))
+    assert s.cell_shows(0, 4, ord('g'), s.color(GREEN), s.color(BLACK))
+
+
+def test_scrolling_and_erasing_use_the_screen_background_not_a_panic_line_s():
+    s = Screen()
+    s.console.set_style(log.PANIC, log.KERNEL)
+    s.console.write('a\nb\nc\n')                # the last newline scrolls
+    s.console.write('d\b')
+    black = s.color(BLACK)
+    assert all(s.pixel(x, y) == black
+               for x in range(WIDTH) for y in range((ROWS - 1) * FONT_HEIGHT, HEIGHT))
+    assert s.cell_text(0, WHITE, RED)[0] == 'b'
 
 
 # ------------------------------------------------------------------- panic
@@ -415,6 +568,26 @@ def test_panic_screen_through_the_kernel_panic_path():
         log.reset_for_tests()
     assert not s.console.has_shadow             # drawn straight on the screen
     assert_panic_screen(s, 'bad thing')
+
+
+def test_after_the_panic_screen_every_line_stays_white_on_red():
+    s = Screen(cols=PANIC_COLS, rows=PANIC_ROWS + 2)
+    log.reset_for_tests()
+    try:
+        log.attach(s.console)
+        log.info('before')
+        s.console.paint_panic('oops')
+        log.warn('w')
+        log.begin(log.INFO, log.PROCESS)
+        log.put('p')
+        log.end()
+        log.debug('d')
+    finally:
+        log.reset_for_tests()
+    for row, text in enumerate(['warning: w', 'p', 'debug: d']):
+        assert s.cell_text(3 + row, WHITE, RED) == text.ljust(PANIC_COLS)
+    s.console.reset()                               # a new configure follows styles again
+    assert s.console.follow_styles
 
 
 def test_the_prebuilt_panic_screen_paints_the_prebuilt_console():

@@ -1,4 +1,5 @@
-"""The console modules are valid freestanding RPython, and put_char allocates nothing."""
+"""The console modules are valid freestanding RPython, and put_char, set_style
+and the log path that calls them allocate nothing."""
 
 from elyz.boot.bootinfo import boot_info
 from elyz.console import console as console_mod
@@ -48,6 +49,22 @@ def kmain_like(n):
     return status
 
 
+def log_to_console(n):
+    log.warn('before the console')
+    status = _CON.configure(n, 640, 480, 2560, 32, 8, 16, 8, 8, 8, 0)
+    log.replay(_CON)
+    log.attach(_CON)
+    log.begin(log.INFO, log.PROCESS)
+    log.put('[pid ')
+    log.put_int(n)
+    log.put('] hello')
+    log.end()
+    log.line(n & 3, 'any level')
+    _CON.set_style(n & 7, n >> 3)
+    log.detach(_CON)
+    return status
+
+
 def framebuffer_ops(n):
     status = _FB.configure(n, 320, 200, 640 + (n & 8), 16, 5, 11, 6, 5, 5, 0)
     pixel = _FB.pack_color(n & 0xFF, (n >> 8) & 0xFF, (n >> 16) & 0xFF)
@@ -60,7 +77,7 @@ def framebuffer_ops(n):
 
 
 ENTRY_POINTS = [(configure_and_write, [int]), (shadow_and_panic, [int]),
-                (kmain_like, [int]), (framebuffer_ops, [int])]
+                (kmain_like, [int]), (log_to_console, [int]), (framebuffer_ops, [int])]
 
 
 def test_console_modules_are_valid_rpython():
@@ -70,5 +87,7 @@ def test_console_modules_are_valid_rpython():
 def test_put_char_and_everything_it_calls_allocate_nothing():
     # after the backend optimizations the kernel build also runs (they
     # remove the iterator objects of `for i in range(n)` loops)
-    t = rpycheck.rtype_allocation_free(ENTRY_POINTS, roots=[Console.put_char.im_func])
+    roots = [Console.put_char.im_func, Console.set_style.im_func, log._emit, log.replay,
+             log.attach]
+    t = rpycheck.rtype_allocation_free(ENTRY_POINTS, roots=roots)
     assert rpycheck.reaches(t, Console.put_char.im_func, console_mod._draw_glyph)

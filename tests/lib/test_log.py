@@ -1,5 +1,6 @@
 """The kernel log: levels, number formatting, sinks, history replay."""
 
+from elyz.drivers.serial import SerialPort
 from elyz.lib import log
 
 
@@ -65,3 +66,90 @@ def test_replay_after_wrapping_starts_at_a_whole_line():
     assert text.endswith(line + '\n')
     assert all(l == line for l in text.splitlines())
     assert len(text) <= log.HISTORY_SIZE
+
+
+class StyleRecorder(Recorder):
+    """Records characters and, as ('style', level, source), every set_style."""
+
+    def __init__(self):
+        Recorder.__init__(self)
+        self.events = []
+
+    def put_char(self, c):
+        Recorder.put_char(self, c)
+        if self.events and isinstance(self.events[-1], str):
+            self.events[-1] += c
+        else:
+            self.events.append(c)
+
+    def set_style(self, level, source):
+        self.events.append(('style', level, source))
+
+
+def log_every_kind_of_line():
+    log.info('a')
+    log.warn('b')
+    log.begin(log.INFO, log.PROCESS)
+    log.put('[pid 3] c')
+    log.end()
+    log.line(log.ERROR, 'd', log.PROCESS)
+    log.debug('e')
+    log.line(log.PANIC, 'f')
+    log.raw_line('g')
+
+
+EVERY_KIND_EVENTS = [
+    ('style', log.INFO, log.KERNEL), 'a\n',
+    ('style', log.WARN, log.KERNEL), 'warning: b\n',
+    ('style', log.INFO, log.PROCESS), '[pid 3] c\n',
+    ('style', log.ERROR, log.PROCESS), 'error: d\n',
+    ('style', log.DEBUG, log.KERNEL), 'debug: e\n',
+    ('style', log.PANIC, log.KERNEL), 'PANIC: f\n',
+    ('style', log.INFO, log.KERNEL), 'g\n',
+]
+
+
+def test_sinks_are_told_each_line_s_level_and_source_before_its_characters():
+    sink = StyleRecorder()
+    log.attach(sink)                   # told the current style at once
+    log_every_kind_of_line()
+    assert sink.events == EVERY_KIND_EVENTS
+
+
+def test_a_replay_tells_the_same_styles_as_the_live_log():
+    log_every_kind_of_line()
+    late = StyleRecorder()
+    log.replay(late)
+    assert late.events == EVERY_KIND_EVENTS
+
+
+def test_styles_never_reach_the_text():
+    # the serial port (and `captured`, what the boot tests compare) stays plain
+    sink = Recorder()
+    log.attach(sink)
+    log_every_kind_of_line()
+    assert sink.value() == ('a\nwarning: b\n[pid 3] c\nerror: d\ndebug: e\nPANIC: f\ng\n')
+    assert log.captured == ['a', 'warning: b', '[pid 3] c', 'error: d', 'debug: e',
+                            'PANIC: f', 'g']
+    assert SerialPort.set_style.im_func is log.LogSink.set_style.im_func
+
+
+def test_lines_below_the_minimum_level_tell_no_style():
+    sink = StyleRecorder()
+    log.attach(sink)
+    log.set_min_level(log.INFO)
+    log.info('a')
+    log.debug('hidden')
+    log.info('b')
+    assert sink.events == [('style', log.INFO, log.KERNEL), 'a\nb\n']
+
+
+def test_a_sink_attached_mid_line_is_told_the_line_s_style():
+    log.begin(log.WARN)
+    sink = StyleRecorder()
+    log.attach(sink)
+    log.put('x')
+    log.end()
+    log.info('y')
+    assert sink.events == [('style', log.WARN, log.KERNEL), 'x\n',
+                           ('style', log.INFO, log.KERNEL), 'y\n']
