@@ -12,7 +12,7 @@
         USER_IMAGE, or the image is refused.
 
 The boot archive is the first boot module that is a valid newc archive
-(elyz/loader/archive.py): `make all` packs the user image there, and every
+(elyz/loader/archive.py) holding USER_IMAGE: `make all` packs the user image there, and every
 boot path carries it (a Limine module, a Multiboot2 module, PVH's module
 list: QEMU's -initrd).  `elyz.init=hello,demo` on the command line starts
 the user image as init with the args block "init\\0hello\\0demo\\0"; init

@@ -392,7 +392,14 @@ def reset_for_tests():
         t.context = 0
         t.next = -1
         t.waiting_for = -1
+        t.slice_left = 0
+        t.exit_code = 0
+        t.wake_tick = 0
     _sched.current = IDLE
+    _sched.idle_context = 0
+    _sched.idle_waiting = False
+    _sched.idle_watch = -1
+    _sched.idle_wanted = False
     _sched.head = -1
     _sched.tail = -1
     _sched.runnable = 0

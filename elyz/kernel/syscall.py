@@ -167,7 +167,8 @@ def sys_unmap(vaddr, length, a2, a3, a4, a5):
 
 
 def sys_describe(desc, out, a2, a3, a4, a5):
-    if not usercopy.user_range_ok(out, DESCRIPTION_WORDS * WORD):
+    if not usercopy.user_range_ok(out, DESCRIPTION_WORDS * WORD) or \
+            not usercopy.pages_ok(out, DESCRIPTION_WORDS * WORD, True):
         return E_FAULT
     d = _buffers.description
     status = api.describe(_caller(), desc, d)

@@ -15,7 +15,8 @@ window open (protection.user_access_begin) through the fault-safe
 elyz_user_copy (arch/x86_64/probe.S), so that even a page that went away
 meanwhile (not possible on one CPU with interrupts off, but cheap to
 cover) stops it with E_FAULT, never a panic.  length 0 copies nothing and
-succeeds.
+succeeds when the pointer lies in the user half (outside it: E_FAULT, as for
+every pointer).
 """
 
 from rpython.rtyper.lltypesystem import lltype, rffi
