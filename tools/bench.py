@@ -11,9 +11,21 @@ the figures are virtual cycles (instructions), identical run to run.  The
 object API figures (obj_*) are followed by their ratio to Linux 6.1's
 figures in the same QEMU (LINUX_REFERENCE, from /work/shared/BENCH-FACTS.md).
 
-    tools/bench.py                 both sections (`make bench`)
+User section: the user program `bench` (user/bench.py) booted as the only
+program init starts (`elyz.init=bench elyz.exit`, PVH, `-initrd` with the
+boot archive `make initrd` builds), under the same `-icount
+shift=0,sleep=off -cpu qemu64`: whole system calls from ring 3, measured
+as the Linux and seL4 figures of /work/shared/BENCH-FACTS.md were (rdtsc
+around N iterations, the empty loop subtracted, a warm-up, the minimum
+over batches).  It boots twice and says whether the figures are
+identical (they should be: -icount makes the TSC an instruction count),
+then prints them next to Linux 6.1's and seL4's (USER_REFERENCE).
+
+    tools/bench.py                 all three sections (`make bench`)
     tools/bench.py --kernel-only   the kernel section alone, on the kernel
                                    `make kernel` built
+    tools/bench.py --user-only     the user section alone, on that kernel
+                                   and the archive `make initrd` built
 """
 
 from __future__ import print_function
@@ -42,6 +54,35 @@ LINUX_REFERENCE = {
     'obj_map_unmap_4k': ('mmap + munmap 4 KiB', 18188),
     'obj_clone_release': ('dup + close', 937),
 }
+
+
+# The user section: user/bench.py's lines arrive through debug_write, so
+# with the kernel's "[pid N] " in front: `BENCH <op> <iterations> <per op>`.
+USER_BENCH_LINE = re.compile(r'^\[pid \d+\] BENCH (\S+) (\d+) (-?\d+)$', re.M)
+INITRD = os.path.join(REPO, 'build', 'x86_64', 'user', 'initrd.cpio')
+USER_CMDLINE = 'elyz.init=bench elyz.exit'
+USER_RUNS = 2
+# (op, what it is on Elyz, (what Linux 6.1 did, instructions) or None, (what
+# seL4 did, instructions) or None): /work/shared/BENCH-FACTS.md.
+LINUX_GETPID = ('getpid, inline-asm syscall', 307)
+SEL4_YIELD = ('seL4_Yield, one thread (its cheapest call)', 301)
+USER_REFERENCE = [
+    ('null_syscall', 'clock, inline-asm syscall', LINUX_GETPID, SEL4_YIELD),
+    ('null_syscall_nosys', 'an unknown number (E_NOSYS)', LINUX_GETPID, SEL4_YIELD),
+    ('yield', 'yield, nothing else runnable', ('sched_yield', 799), SEL4_YIELD),
+    ('yield_round_trip', 'yield round trip between two processes',
+     ('sched_yield of one process (no round trip measured)', 799),
+     ('Yield round trip, two threads in two address spaces', 561)),
+    ('spawn_exit_wait', 'spawn of `true` from the user image + wait + release',
+     ('vfork + execve + wait of an 800 KB static ELF', 487737), None),
+    ('alloc_map_touch_release_4k',
+     'allocate 4 KiB + map + one store + release, page tables made and freed',
+     ('mmap + touch (a page fault) + munmap 4 KiB', LINUX_MMAP_TOUCH_MUNMAP[1]), None),
+    ('alloc_map_touch_release_4k_warm', 'the same beside a page that keeps the page table',
+     ('mmap + touch (a page fault) + munmap 4 KiB', LINUX_MMAP_TOUCH_MUNMAP[1]), None),
+    ('empty_loop_x1000', 'the subtracted empty loop, in 1/1000 instruction per iteration',
+     ('its empty loop: 3002', None), None),
+]
 
 
 def run(cmd, cwd):
@@ -134,11 +175,72 @@ def kernel_section(elf):
                                                      float(value) / linux))
 
 
+def user_runs(elf, runs=USER_RUNS):
+    """Boots `elyz.init=bench` runs times; returns [(lines, BootResult)],
+    lines being the [(op, iterations, per_op)] of each boot."""
+    results = []
+    for _ in range(runs):
+        result = qemurun.boot(kernel=elf, cmdline=USER_CMDLINE, icount=True, timeout=180,
+                              extra=['-initrd', INITRD])
+        lines = [(op, int(n), int(value)) for op, n, value in USER_BENCH_LINE.findall(result.log)]
+        results.append((lines, result))
+    return results
+
+
+def _versus(value, reference):
+    if reference is None or reference[1] is None:
+        return '%9s %7s' % ('-', '')
+    return '%9d %6.2fx' % (reference[1], float(value) / reference[1])
+
+
+def user_section(elf):
+    print('== user mode (instructions per op from ring 3 under -icount shift=0, -cpu qemu64;')
+    print('   empty loop subtracted, minimum over 16 batches of N; user/bench.py) ==')
+    subprocess.check_call(['make', '-s', 'initrd'], cwd=REPO)
+    results = user_runs(elf)
+    lines, first = results[0]
+    if not lines or first.status != qemurun.STATUS_SUCCESS:
+        print('the bench program failed (status %s); log tail:\n%s' % (first.status,
+                                                                        first.tail()))
+        if not lines:
+            return
+    same = all(other == lines for other, _ in results[1:])
+    print('%d boots of `%s`, %.1f s each at most: figures %s' % (
+        len(results), USER_CMDLINE, max(r.seconds for _, r in results),
+        'identical' if same else 'DIFFERENT (not deterministic?)'))
+    if not same:
+        for other, _ in results[1:]:
+            print('  other boot: ' + ' '.join('%s=%d' % (op, v) for op, _, v in other))
+    measured = dict((op, (n, value)) for op, n, value in lines)
+    print('%-32s %6s %9s | %9s %7s | %9s %7s' % ('op', 'N', 'Elyz', 'Linux 6.1', 'ratio',
+                                                 'seL4', 'ratio'))
+    for op, what, linux, sel4 in USER_REFERENCE:
+        if op in measured:
+            n, value = measured[op]
+            print('%-32s %6d %9d | %s | %s' % (op, n, value, _versus(value, linux),
+                                              _versus(value, sel4)))
+        else:
+            print('%-32s %6s %9s' % (op, '', 'missing'))
+    known = [op for op, _, _, _ in USER_REFERENCE]
+    for op, n, value in lines:
+        if op not in known:
+            print('%-32s %6d %9d' % (op, n, value))
+    print('what each row compares (Elyz; Linux; seL4):')
+    for op, what, linux, sel4 in USER_REFERENCE:
+        print('  %-32s %s; %s; %s' % (op, what, linux[0] if linux else '-',
+                                      sel4[0] if sel4 else '-'))
+
+
 def main():
+    args = sys.argv[1:]
     subprocess.check_call(['make', '-s', 'kernel'], cwd=REPO)
-    if '--kernel-only' not in sys.argv[1:]:
+    elf = os.path.join(REPO, 'build', 'x86_64', 'kernel', 'elyz.elf')
+    if '--kernel-only' not in args and '--user-only' not in args:
         build_section()
-    kernel_section(os.path.join(REPO, 'build', 'x86_64', 'kernel', 'elyz.elf'))
+    if '--user-only' not in args:
+        kernel_section(elf)
+    if '--kernel-only' not in args:
+        user_section(elf)
 
 
 if __name__ == '__main__':

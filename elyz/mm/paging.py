@@ -405,44 +405,64 @@ def _map_leaf(pml4, virt, leaf, level, alloc):
     return 0
 
 
-def _unmap_leaf(pml4, virt, alloc, tlb):
+def _unmap_leaf(pml4, virt, alloc, tlb, free_tables=True):
     """Clears the leaf mapping that starts at virt (canonical, 4 KiB
-    aligned), then frees the lower-half tables this empties.  Returns 0;
-    E_NOT_MAPPED when nothing maps virt; E_ALIGN when virt is inside a
-    large page but not at its start."""
+    aligned) and tells tlb; then, with free_tables, frees the lower-half
+    tables this empties (_free_empty_tables).  Returns 0; E_NOT_MAPPED when
+    nothing maps virt; E_ALIGN when virt is inside a large page but not at
+    its start."""
     level = _leaf_level(pml4, virt)
     if level < 0:
         return E_NOT_MAPPED
     if virt & (_level_size(level) - 1):
         return E_ALIGN
-    # The entries of virt's walk, from the PML4 down to the leaf.
+    _write(_find_entry(pml4, virt, level), 0)
+    if free_tables:
+        _free_empty_tables(pml4, virt, alloc, tlb, True)
+    elif tlb is not None:
+        tlb.invalidate(virt)
+    return 0
+
+
+def _free_empty_tables(pml4, virt, alloc, tlb, leaf_cleared):
+    """Unlinks, bottom-up, the lower-half tables on virt's walk (PT, PD,
+    PDPT) that hold no present entry, and frees them once the TLB and its
+    paging-structure caches forgot them (an invalidation drops those
+    caches whole); leaf_cleared: virt's own leaf was just cleared and is
+    told to tlb here too, in the same single invalidation.  The upper
+    half's tables are never freed.  Returns nothing."""
+    if virt < 0:
+        if leaf_cleared and tlb is not None:
+            tlb.invalidate(virt)
+        return
     e4 = _entry_phys(pml4, virt, LEVEL_PML4)
-    e3 = _find_entry(pml4, virt, LEVEL_PDPT)
-    e2 = _find_entry(pml4, virt, LEVEL_PD)          # -1 under a 1 GiB leaf
-    e1 = _find_entry(pml4, virt, LEVEL_PT)          # -1 under any large leaf
-    if level == LEVEL_PT:
-        _write(e1, 0)
-    elif level == LEVEL_PD:
-        _write(e2, 0)
-    else:
-        _write(e3, 0)
-    # Unlink the lower-half tables left empty, bottom-up; free them only
-    # after the TLB (and its paging-structure caches) forgot them.
+    e3 = _find_entry(pml4, virt, LEVEL_PDPT)        # -1 without a PDPT
+    e2 = _find_entry(pml4, virt, LEVEL_PD)          # -1 without a PD
     free_pt = -1
     free_pd = -1
     free_pdpt = -1
-    if virt >= 0:
-        if level == LEVEL_PT and _table_is_empty(_table_of(e1)):
-            free_pt = _table_of(e1)
-            _write(e2, 0)
-            level = LEVEL_PD
-        if level == LEVEL_PD and _table_is_empty(_table_of(e2)):
-            free_pd = _table_of(e2)
-            _write(e3, 0)
-            level = LEVEL_PDPT
-        if level == LEVEL_PDPT and _table_is_empty(_table_of(e3)):
-            free_pdpt = _table_of(e3)
+    unlinking = True
+    if e2 >= 0:
+        entry = _read(e2)
+        if entry & PTE_PRESENT and not (entry & PTE_HUGE):
+            unlinking = _table_is_empty(entry & PTE_ADDR_MASK)
+            if unlinking:
+                free_pt = entry & PTE_ADDR_MASK
+                _write(e2, 0)
+    if unlinking and e3 >= 0:
+        entry = _read(e3)
+        if entry & PTE_PRESENT and not (entry & PTE_HUGE):
+            unlinking = _table_is_empty(entry & PTE_ADDR_MASK)
+            if unlinking:
+                free_pd = entry & PTE_ADDR_MASK
+                _write(e3, 0)
+    if unlinking:
+        entry = _read(e4)
+        if entry & PTE_PRESENT and _table_is_empty(entry & PTE_ADDR_MASK):
+            free_pdpt = entry & PTE_ADDR_MASK
             _write(e4, 0)
+    if free_pt < 0 and free_pd < 0 and free_pdpt < 0 and not leaf_cleared:
+        return
     if tlb is not None:
         tlb.invalidate(virt)
     if free_pt >= 0:
@@ -451,7 +471,6 @@ def _unmap_leaf(pml4, virt, alloc, tlb):
         alloc.free_frame(free_pd)
     if free_pdpt >= 0:
         alloc.free_frame(free_pdpt)
-    return 0
 
 
 # ------------------------------------------------------------ argument checks
@@ -670,17 +689,28 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
     level = _leaf_level(pml4, last)
     if level > LEVEL_PT and (last + PAGE_SIZE) & (_level_size(level) - 1):
         return E_ALIGN
+    # The tables a run of leaves empties are looked at once per table: when
+    # the walk leaves the 2 MiB a page table covers, and at the end (not
+    # after every page: scanning 512 entries each time would be quadratic).
     offset = 0
+    pending = False
+    pending_virt = 0
     while offset < size:
         v = virt + offset
         level = _leaf_level(pml4, v)
         if level > 0:
-            _unmap_leaf(pml4, v, alloc, tlb)
+            if pending and (v >> 21) != (pending_virt >> 21):
+                _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
+            _unmap_leaf(pml4, v, alloc, tlb, False)
+            pending = True
+            pending_virt = v
             offset += _level_size(level)
         else:
             # Nothing mapped up to the end of the absent entry's span.
             span = _level_size(-level)
             offset = ((v + span) & ~(span - 1)) - virt
+    if pending:
+        _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
     return 0
 
 
