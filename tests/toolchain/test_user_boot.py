@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.conftest import ROOT
-from tests.toolchain.test_boot import make_image
+from tests.toolchain.test_boot import make_image, needs_limine
 from tools import qemurun
 
 INITRD = os.path.join(ROOT, 'build', 'x86_64', 'user', 'initrd.cpio')
@@ -96,3 +96,15 @@ def test_user_programs_run_with_smep_and_smap_on(kernel_elf, initrd):
     assert 'SMEP on; SMAP on' in result.log, result.tail()
     assert exit_codes(result.log) == {'demo': '0', 'gcstress': '0'}, result.tail()
     assert NO_LEAK.search(result.log), result.tail()
+
+
+@needs_limine
+def test_the_limine_image_carries_the_boot_archive_as_a_module(
+        kernel_elf, initrd, tmpdir, monkeypatch):
+    monkeypatch.setenv('ELYZ_INITRD', initrd)
+    iso = tmpdir.join('limine-user.iso')
+    make_image('iso', kernel_elf, iso, 'elyz.init=hello elyz.exit', limine=True)
+    result = qemurun.boot(image=str(iso), uefi=False, timeout=60)
+    assert 'boot: limine' in result.log, result.tail()
+    assert exit_codes(result.log) == {'hello': '0'}, result.tail()
+    assert result.status == qemurun.STATUS_SUCCESS
