@@ -173,7 +173,6 @@ def test_debug_write_refuses_a_negative_length_before_the_pointer(kworld, proc):
     assert log.captured == []
 
 
-@pytest.mark.skipif(not hasattr(log, 'PROCESS'), reason='the log has no line sources yet')
 def test_debug_write_lines_are_the_process_s_not_the_kernel_s(kworld, proc):
     class Sink(log.LogSink):
         def __init__(self):

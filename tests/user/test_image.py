@@ -121,11 +121,8 @@ def test_built_with_sse_and_without_the_kernel_code_model(user_program):
 
 
 def test_the_kernel_loader_accepts_the_image(user_elf):
-    try:
-        from elyz.loader import elf as loader
-        from elyz.rlib_kernel import rawmem
-    except ImportError:
-        pytest.skip('the kernel loader (elyz/loader/elf.py) is not there yet')
+    from elyz.loader import elf as loader
+    from elyz.rlib_kernel import rawmem
     data = open(user_elf, 'rb').read()
     base = rawmem.to_word(0xffff800000200000)
     memory = rawmem.simulate()
