@@ -15,7 +15,7 @@ the caller's own table (elyz/obj/api.py).
 
 from rpython.rlib.unroll import unrolling_iterable
 
-from elyz.abi import syscalls
+from elyz.abi import description, syscalls
 from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS
 from elyz.abi.rights import RIGHT_WAIT
 from elyz.kernel import sched, spawn
@@ -25,7 +25,7 @@ from elyz.obj import api, process
 from elyz.rlib_kernel import rawmem, trapframe
 
 DEBUG_WRITE_MAX = 4096
-DESCRIPTION_WORDS = 10          # docs/abi.md, describe: the words written to out
+DESCRIPTION_WORDS = description.WORDS
 MAX_SLEEP_TICKS = 1 << 40
 WORD = 8
 PASSED_OFFSET = 0               # spawn's staging: descriptor values, then args
@@ -175,16 +175,10 @@ def sys_describe(desc, out, a2, a3, a4, a5):
     if status < 0:
         return status
     staging = _buffers.staging
-    rawmem.store_u64(staging + 0 * WORD, d.kind)
-    rawmem.store_u64(staging + 1 * WORD, d.strength)
-    rawmem.store_u64(staging + 2 * WORD, d.rights)
-    rawmem.store_u64(staging + 3 * WORD, d.size)
-    rawmem.store_u64(staging + 4 * WORD, d.strong)
-    rawmem.store_u64(staging + 5 * WORD, d.weak)
-    rawmem.store_u64(staging + 6 * WORD, d.expiry)
-    rawmem.store_u64(staging + 7 * WORD, 1 if d.dead else 0)
-    rawmem.store_u64(staging + 8 * WORD, d.state)
-    rawmem.store_u64(staging + 9 * WORD, d.exit_code)
+    i = 0
+    while i < DESCRIPTION_WORDS:
+        rawmem.store_u64(staging + i * WORD, description.word(d, i))
+        i += 1
     return usercopy.copy_to_user(out, staging, DESCRIPTION_WORDS * WORD)
 
 

@@ -49,6 +49,7 @@ were), so the timer's expiry never interleaves with an operation.
 """
 
 from elyz.abi import limits
+from elyz.abi.description import Description
 from elyz.abi.errors import (E_BADDESC, E_DEAD, E_EXITED, E_INVALID, E_KIND, E_LIMIT,
                              E_NOMEM, E_NOSLOTS, E_OVERLAP, E_RANGE, E_RIGHTS, E_ALIGN)
 from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROCESS_RIGHTS,
@@ -60,22 +61,6 @@ from elyz.obj import lease, mapping, memory, process, table
 from elyz.rlib_kernel import cpu
 
 PAGE_MASK = limits.PAGE_SIZE - 1
-
-
-class Description(object):
-    """What describe() reports of a descriptor and its object."""
-
-    def __init__(self):
-        self.kind = 0
-        self.strength = 0
-        self.rights = 0
-        self.size = 0
-        self.strong = 0
-        self.weak = 0
-        self.expiry = 0          # the tick a lease expires at; 0: never
-        self.dead = False        # the object died or the lease expired
-        self.state = 0           # processes: process.STATE_*
-        self.exit_code = 0
 
 
 # ------------------------------------------------------------ helpers
@@ -484,7 +469,10 @@ def _expire_leases(now):
 
 
 # ------------------------------------------------------------ entry points
-# Interrupts off for the whole operation (see the module docstring).
+# Interrupts off for the whole operation (see the module docstring).  Written
+# out one by one: a generic wrapper taking *args would build an argument
+# tuple, a GC allocation on the system-call path (tests/obj/test_rpython.py
+# checks the unoptimised graphs).
 
 def allocate(proc, size, rights):
     flags = cpu.save_and_disable_interrupts()

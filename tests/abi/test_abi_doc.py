@@ -63,3 +63,13 @@ def test_every_system_call_is_documented_with_its_number_and_arguments():
                    tuple(a.strip() for a in row[2].strip('`').split(',') if a.strip()))
                   for row in rows]
     assert documented == [(n, name, args) for n, name, args, result in syscalls.SYSCALLS]
+
+
+def test_describe_writes_the_words_the_doc_lists_in_its_order():
+    from elyz.abi import description
+    assert description.WORDS == 10 and '`describe(desc, out)`: writes 10 words' in DOC
+    listed = ('kind, strength, rights, size, strong count, weak count, lease expiry, dead '
+              '(0 or 1), process state, exit code')
+    assert listed in ' '.join(DOC.split())
+    assert description.FIELDS == ['kind', 'strength', 'rights', 'size', 'strong', 'weak',
+                                  'expiry', 'dead', 'state', 'exit_code']

@@ -16,6 +16,8 @@ of elyz/abi/syscalls.py with Python arguments.
 
 from rpython.rtyper.lltypesystem import lltype, rffi
 
+from elyz.abi import description
+from elyz.abi.description import Description  # noqa: F401  (re-exported)
 from elyz.abi.limits import DESCRIPTOR_SLOTS
 from elyz.abi.rights import RIGHT_BORROW, RIGHT_CLONE, RIGHT_MAP, RIGHT_READ, RIGHT_TRANSFER
 from user.lib import api
@@ -23,23 +25,7 @@ from user.lib import api
 IMAGE = DESCRIPTOR_SLOTS            # the user image: init's first descriptor, and
                                     # that of every program init starts
 IMAGE_RIGHTS = RIGHT_READ | RIGHT_MAP | RIGHT_CLONE | RIGHT_TRANSFER | RIGHT_BORROW
-DESCRIPTION_WORDS = 10
-
-
-class Description(object):
-    """What describe() reports (docs/abi.md, describe)."""
-
-    def __init__(self):
-        self.kind = 0
-        self.strength = 0
-        self.rights = 0
-        self.size = 0
-        self.strong = 0
-        self.weak = 0
-        self.expiry = 0
-        self.dead = False
-        self.state = 0
-        self.exit_code = 0
+DESCRIPTION_WORDS = description.WORDS
 
 
 def first_descriptor(i):
@@ -70,16 +56,10 @@ def describe(desc, out):
     words = lltype.malloc(rffi.LONGP.TO, DESCRIPTION_WORDS, flavor='raw')
     status = api.sys_describe(desc, rffi.cast(lltype.Signed, words))
     if status == 0:
-        out.kind = words[0]
-        out.strength = words[1]
-        out.rights = words[2]
-        out.size = words[3]
-        out.strong = words[4]
-        out.weak = words[5]
-        out.expiry = words[6]
-        out.dead = words[7] != 0
-        out.state = words[8]
-        out.exit_code = words[9]
+        i = 0
+        while i < DESCRIPTION_WORDS:
+            description.set_word(out, i, words[i])
+            i += 1
     lltype.free(words, flavor='raw')
     return status
 
