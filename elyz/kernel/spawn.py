@@ -38,7 +38,9 @@ from elyz.obj import api, memory, process
 from elyz.rlib_kernel import rawmem
 
 PAGE = limits.PAGE_SIZE
-STACK_SIZE = 64 * 1024
+# The stack object: the args block's page on top of 64 KiB, so that at least
+# the 64 KiB docs/abi.md promises (rdx = 0) lie below the initial rsp.
+STACK_SIZE = 64 * 1024 + PAGE
 STACK_TOP = 0x00007FF000000000
 MAX_PASSED = 16                 # descriptors one spawn may pass
 MAX_ARGS_LENGTH = 1024          # bytes of an args block
