@@ -13,7 +13,7 @@ kernel (elyz/obj/api.py, elyz/kernel/syscall.py) and user programs
 from rpython.rlib.unroll import unrolling_iterable
 
 FIELDS = ['kind', 'strength', 'rights', 'size', 'strong', 'weak', 'expiry', 'dead',
-          'state', 'exit_code']
+          'state', 'exit_code', 'fault_address']
 WORDS = len(FIELDS)
 _INDEXED = unrolling_iterable(list(enumerate(FIELDS)))
 
@@ -21,7 +21,9 @@ _INDEXED = unrolling_iterable(list(enumerate(FIELDS)))
 class Description(object):
     """kind, strength (STRENGTH_*), rights, size in bytes, strong and weak
     counts, expiry (the tick a lease expires at; 0: never), dead (the object
-    died or the lease expired), state and exit_code (processes)."""
+    died or the lease expired), state and exit_code (processes), and
+    fault_address: the address whose page fault killed the process (0 when
+    no page fault did)."""
 
     def __init__(self):
         self.kind = 0
@@ -34,6 +36,7 @@ class Description(object):
         self.dead = False
         self.state = 0
         self.exit_code = 0
+        self.fault_address = 0
 
 
 def word(d, i):

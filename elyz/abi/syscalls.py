@@ -5,6 +5,9 @@
                 header user/include/elyz_abi.h and docs/abi.md are made from
                 it or checked against it
     SYS_<NAME>  the numbers, as module constants
+    ERRORS      name -> the error codes (names of elyz/abi/errors.py) the
+                call can return, as docs/abi.md lists them: the pairs the
+                conformance program (user/conform.py) must each provoke
     MAX_ARGS    6
 
 Register convention (x86_64): `syscall` with the number in rax and the
@@ -24,6 +27,8 @@ SYSCALLS = [
     (5, 'spawn', ('image', 'descs', 'count', 'args', 'args_length'),
      'a strong Process descriptor'),
     (6, 'wait', ('process',), 'the exit code'),
+    (7, 'self', ('rights',), 'a strong Process descriptor to the caller'),
+    (8, 'counters', ('out',), '0'),
     (10, 'allocate', ('size', 'rights'), 'a strong MemoryObject descriptor'),
     (11, 'clone', ('desc', 'rights'), 'a descriptor'),
     (12, 'borrow', ('desc', 'duration'), 'a lease'),
@@ -34,6 +39,30 @@ SYSCALLS = [
     (17, 'describe', ('desc', 'out'), '0'),
 ]
 
+ERRORS = {
+    'debug_write': ('E_INVALID', 'E_FAULT'),
+    'exit': (),
+    'yield': (),
+    'sleep': ('E_INVALID',),
+    'clock': (),
+    'spawn': ('E_INVALID', 'E_LIMIT', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS',
+              'E_NOEXEC', 'E_NOSLOTS', 'E_NOMEM'),
+    'wait': ('E_BADDESC', 'E_KIND', 'E_DEAD', 'E_RIGHTS', 'E_INVALID'),
+    'self': ('E_INVALID', 'E_NOSLOTS'),
+    'counters': ('E_FAULT',),
+    'allocate': ('E_INVALID', 'E_LIMIT', 'E_NOSLOTS', 'E_NOMEM'),
+    'clone': ('E_BADDESC', 'E_DEAD', 'E_RIGHTS', 'E_NOSLOTS', 'E_LIMIT'),
+    'borrow': ('E_BADDESC', 'E_DEAD', 'E_RIGHTS', 'E_INVALID', 'E_LIMIT', 'E_NOSLOTS'),
+    'transfer': ('E_BADDESC', 'E_DEAD', 'E_RIGHTS', 'E_KIND', 'E_EXITED', 'E_NOSLOTS'),
+    'release': ('E_BADDESC',),
+    'map': ('E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS', 'E_INVALID', 'E_ALIGN', 'E_RANGE',
+            'E_OVERLAP', 'E_NOMEM'),
+    'unmap': ('E_ALIGN', 'E_INVALID', 'E_RANGE', 'E_NOMEM'),
+    'describe': ('E_FAULT', 'E_BADDESC'),
+}
+
 for _number, _name, _args, _result in SYSCALLS:
     assert len(_args) <= MAX_ARGS
+    assert _name in ERRORS
     globals()['SYS_' + _name.upper()] = _number
+assert len(ERRORS) == len(SYSCALLS)

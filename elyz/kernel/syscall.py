@@ -13,19 +13,21 @@ elyz/mm/usercopy.py (E_FAULT); every descriptor argument is looked up in
 the caller's own table (elyz/obj/api.py).
 """
 
+from rpython.rlib.objectmodel import specialize
 from rpython.rlib.unroll import unrolling_iterable
 
-from elyz.abi import description, syscalls
+from elyz.abi import counters, description, syscalls
 from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS
 from elyz.abi.rights import RIGHT_WAIT
-from elyz.kernel import sched, spawn
+from elyz.kernel import accounting, sched, spawn
 from elyz.lib import clock, log
 from elyz.mm import heap, usercopy
 from elyz.obj import api, process
-from elyz.rlib_kernel import rawmem, trapframe
+from elyz.rlib_kernel import cpu, rawmem, trapframe
 
 DEBUG_WRITE_MAX = 4096
 DESCRIPTION_WORDS = description.WORDS
+COUNTER_WORDS = counters.WORDS
 MAX_SLEEP_TICKS = 1 << 40
 WORD = 8
 PASSED_OFFSET = 0               # spawn's staging: descriptor values, then args
@@ -36,6 +38,7 @@ class _Buffers(object):
     def __init__(self):
         self.staging = 0        # DEBUG_WRITE_MAX bytes in the kernel heap
         self.description = api.Description()
+        self.counters = counters.Counters()
 
 
 _buffers = _Buffers()
@@ -134,8 +137,44 @@ def sys_wait(desc, a1, a2, a3, a4, a5):
     index = api.process_named(_caller(), desc, RIGHT_WAIT)
     if index < 0:
         return index
+    if index == sched.current():
+        return E_INVALID                        # it would wait for ever
     sched.wait_for(index)
     return process.get(index).exit_code
+
+
+def sys_self(rights, a1, a2, a3, a4, a5):
+    caller = _caller()
+    return api.grant(caller, caller, rights, True)
+
+
+def _words_out_ok(out, words):
+    """Returns True when words words at out are in the user half and
+    mapped writable (checked before anything is looked up)."""
+    return usercopy.user_range_ok(out, words * WORD) and \
+        usercopy.pages_ok(out, words * WORD, True)
+
+
+@specialize.arg(2)
+def _copy_words_out(out, record, word, words):
+    """Copies words words of record (word(record, i) each) to user address
+    out; returns 0 or E_FAULT."""
+    staging = _buffers.staging
+    i = 0
+    while i < words:
+        rawmem.store_u64(staging + i * WORD, word(record, i))
+        i += 1
+    return usercopy.copy_to_user(out, staging, words * WORD)
+
+
+def sys_counters(out, a1, a2, a3, a4, a5):
+    if not _words_out_ok(out, COUNTER_WORDS):
+        return E_FAULT
+    c = _buffers.counters
+    flags = cpu.save_and_disable_interrupts()
+    accounting.take(c)
+    cpu.restore_interrupts(flags)
+    return _copy_words_out(out, c, counters.word, COUNTER_WORDS)
 
 
 def sys_allocate(size, rights, a2, a3, a4, a5):
@@ -167,24 +206,19 @@ def sys_unmap(vaddr, length, a2, a3, a4, a5):
 
 
 def sys_describe(desc, out, a2, a3, a4, a5):
-    if not usercopy.user_range_ok(out, DESCRIPTION_WORDS * WORD) or \
-            not usercopy.pages_ok(out, DESCRIPTION_WORDS * WORD, True):
+    if not _words_out_ok(out, DESCRIPTION_WORDS):
         return E_FAULT
     d = _buffers.description
     status = api.describe(_caller(), desc, d)
     if status < 0:
         return status
-    staging = _buffers.staging
-    i = 0
-    while i < DESCRIPTION_WORDS:
-        rawmem.store_u64(staging + i * WORD, description.word(d, i))
-        i += 1
-    return usercopy.copy_to_user(out, staging, DESCRIPTION_WORDS * WORD)
+    return _copy_words_out(out, d, description.word, DESCRIPTION_WORDS)
 
 
 HANDLERS = {
     'debug_write': sys_debug_write, 'exit': sys_exit, 'yield': sys_yield,
     'sleep': sys_sleep, 'clock': sys_clock, 'spawn': sys_spawn, 'wait': sys_wait,
+    'self': sys_self, 'counters': sys_counters,
     'allocate': sys_allocate, 'clone': sys_clone, 'borrow': sys_borrow,
     'transfer': sys_transfer, 'release': sys_release, 'map': sys_map, 'unmap': sys_unmap,
     'describe': sys_describe,

@@ -57,6 +57,7 @@ from elyz.drivers import apic, pic
 from elyz.kernel import panic, sched
 from elyz.mm import kernel_stacks
 from elyz.obj import api as objects
+from elyz.obj import process
 from elyz.lib import clock
 from elyz.lib import log
 from elyz.rlib_kernel import cpu, image, trapframe
@@ -304,6 +305,7 @@ def _kill_faulting_process(frame, vector, cr2):
         log.put_hex(cr2)
         log.put(': ')
         _put_page_fault_cause(trapframe.read(frame, trapframe.ERROR_CODE))
+        process.get(sched.current()).fault_address = cr2
     log.end()
     sched.exit_current(EXIT_FAULT_BASE + vector)
 

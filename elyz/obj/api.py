@@ -63,6 +63,33 @@ from elyz.rlib_kernel import cpu
 PAGE_MASK = limits.PAGE_SIZE - 1
 
 
+class _DescriptorCounts(object):
+    """Descriptors in all tables, by strength (kept by _occupy and _vacate)."""
+
+    def __init__(self):
+        self.strong = 0
+        self.weak = 0
+
+
+_descriptors = _DescriptorCounts()
+
+
+def strong_descriptors():
+    """Returns how many strong descriptors all tables hold."""
+    return _descriptors.strong
+
+
+def weak_descriptors():
+    """Returns how many weak descriptors (leases included) all tables hold."""
+    return _descriptors.weak
+
+
+def reset_for_tests():
+    """Untranslated only: the counts of an empty system."""
+    _descriptors.strong = 0
+    _descriptors.weak = 0
+
+
 # ------------------------------------------------------------ helpers
 
 def _object(ref):
@@ -116,6 +143,10 @@ def _occupy(proc, slot, ref, rights, flags, expiry):
     table.write(t, slot, table.EXPIRY, expiry)
     table.write(t, slot, table.QUEUED, -1)
     proc.slots_used += 1
+    if _is_strong(flags):
+        _descriptors.strong += 1
+    else:
+        _descriptors.weak += 1
     return table.value_of(t, slot)
 
 
@@ -125,6 +156,10 @@ def _vacate(proc, slot):
     mapping.remove_by_slot(proc, slot)
     lease.remove(proc, slot)
     t = proc.table
+    if _is_strong(table.read(t, slot, table.FLAGS)):
+        _descriptors.strong -= 1
+    else:
+        _descriptors.weak -= 1
     table.write(t, slot, table.OBJECT, 0)
     table.write(t, slot, table.FLAGS, 0)
     table.write(t, slot, table.GENERATION, table.read(t, slot, table.GENERATION) + 1)
@@ -407,10 +442,12 @@ def _describe(proc, desc, out):
     out.dead = _slot_dead(proc, slot)
     out.state = 0
     out.exit_code = 0
+    out.fault_address = 0
     if obj.kind == KIND_PROCESS:
         target = process.get(obj.index)
         out.state = target.state
         out.exit_code = target.exit_code
+        out.fault_address = target.fault_address
     return 0
 
 

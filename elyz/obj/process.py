@@ -30,6 +30,7 @@ class Process(KernelObject):
         KernelObject.__init__(self, KIND_PROCESS, index)
         self.state = 0
         self.exit_code = 0
+        self.fault_address = 0      # the page fault that killed it, or 0
         self.space = 0              # address_space top-level table
         self.table = 0              # table.py, in the kernel heap
         self.slots_used = 0
@@ -66,6 +67,7 @@ def create():
     proc.strong = 1                 # the running state's own reference
     proc.state = STATE_RUNNING
     proc.exit_code = 0
+    proc.fault_address = 0
     proc.space = space
     proc.table = descriptors
     proc.slots_used = 0

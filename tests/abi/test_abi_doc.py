@@ -67,9 +67,39 @@ def test_every_system_call_is_documented_with_its_number_and_arguments():
 
 def test_describe_writes_the_words_the_doc_lists_in_its_order():
     from elyz.abi import description
-    assert description.WORDS == 10 and '`describe(desc, out)`: writes 10 words' in DOC
+    assert description.WORDS == 11 and '`describe(desc, out)`: writes 11 words' in DOC
     listed = ('kind, strength, rights, size, strong count, weak count, lease expiry, dead '
-              '(0 or 1), process state, exit code')
+              '(0 or 1), process state, exit code, fault address')
     assert listed in ' '.join(DOC.split())
     assert description.FIELDS == ['kind', 'strength', 'rights', 'size', 'strong', 'weak',
-                                  'expiry', 'dead', 'state', 'exit_code']
+                                  'expiry', 'dead', 'state', 'exit_code', 'fault_address']
+
+
+def test_counters_writes_the_words_the_doc_lists_in_its_order():
+    from elyz.abi import counters
+    rows = table_rows('Accounting')
+    assert [(int(row[0]), row[1].strip('`')) for row in rows] == list(enumerate(counters.FIELDS))
+    assert '`counters(out)`: writes the kernel\'s exact counts at `out`, %d words' \
+        % counters.WORDS in ' '.join(DOC.split())
+
+
+def documented_errors(name):
+    """The error codes docs/abi.md lists for system call name: the text of
+    its operation section (### `name(`) and of its bullet in "System calls"
+    (- `name(`)."""
+    calls = DOC[DOC.index('\n## System calls\n'):DOC.index('\n## Error codes\n')]
+    heading = re.search(r'\n### `%s\(.*?(?=\n### |\n## )' % name, DOC, re.S)
+    bullet = re.search(r'\n- `%s\(.*?(?=\n- `|\n\n|\Z)' % name, calls, re.S)
+    found = set()
+    for match in (heading, bullet):
+        if match:
+            found |= set(re.findall(r'`(E_[A-Z_]+)`', match.group(0)))
+    assert heading or bullet, name
+    return found
+
+
+def test_the_error_table_of_each_system_call_is_what_the_doc_lists():
+    from elyz.abi import syscalls
+    for number, name, args, result in syscalls.SYSCALLS:
+        assert documented_errors(name) == set(syscalls.ERRORS[name]), name
+        assert len(set(syscalls.ERRORS[name])) == len(syscalls.ERRORS[name]), name

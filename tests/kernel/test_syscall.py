@@ -11,15 +11,16 @@ mirrored faults in the copy itself."""
 
 import pytest
 
-from elyz.abi import limits, syscalls
+from elyz.abi import counters, limits, syscalls
 from elyz.abi.errors import (E_BADDESC, E_DEAD, E_FAULT, E_INVALID, E_KIND, E_LIMIT,
-                             E_NOEXEC, E_NOSYS, E_RIGHTS)
+                             E_NOEXEC, E_NOSLOTS, E_NOSYS, E_RIGHTS)
 from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROCESS_RIGHTS,
-                             PROT_READ, PROT_WRITE, RIGHT_CLONE, RIGHT_MAP, RIGHT_READ,
-                             RIGHT_TRANSFER, RIGHT_WAIT, STRENGTH_STRONG)
+                             PROT_READ, PROT_WRITE, RIGHT_CLONE, RIGHT_GIVE, RIGHT_MAP,
+                             RIGHT_READ, RIGHT_TRANSFER, RIGHT_WAIT, STRENGTH_STRONG)
 from elyz.kernel import sched, spawn, syscall
 from elyz.lib import clock, log
 from elyz.mm import address_space, heap, paging
+from elyz.mm.pmm import pmm
 from elyz.obj import api, mapping, memory, process
 from elyz.rlib_kernel import rawmem, trapframe
 from tests.kernel.conftest import (USER_BUF, blocks, descriptors, do_syscall, frame_words,
@@ -93,7 +94,7 @@ def test_dispatch_decodes_rax_and_rdi_rsi_rdx_r10_r8_r9_and_answers_in_rax(kworl
         assert changed == [trapframe.RAX]
 
 
-@pytest.mark.parametrize('number', [7, 8, 9, 18, 255, 256, -1, 1 << 40])
+@pytest.mark.parametrize('number', [9, 18, 19, 255, 256, -1, 1 << 40])
 def test_an_unknown_number_gives_e_nosys_and_changes_nothing(kworld, proc, number):
     before = snapshot(kworld, proc)
     frame = syscall_frame(number, USER_BUF, 8)
@@ -202,7 +203,7 @@ def test_describe_writes_exactly_description_words_words(kworld, proc):
     assert do_syscall(S.SYS_DESCRIBE, desc, out) == 0
     assert user_words(out, n) == [KIND_MEMORY, STRENGTH_STRONG,
                                   RIGHT_READ | RIGHT_MAP | RIGHT_CLONE, 3 * PAGE, 1, 0, 0,
-                                  0, 0, 0]
+                                  0, 0, 0, 0]
     assert rawmem.load_u64(USER_BUF) == 0x5555555555555555
     assert rawmem.load_u64(out + n * WORD) == 0x5555555555555555
 
@@ -440,6 +441,107 @@ def test_wait_refuses_what_does_not_name_a_waitable_process(kworld, proc, which,
             'weak_dead': lambda: weak_to_an_exited_process(proc, child)}[which]()
     assert do_syscall(S.SYS_WAIT, desc) == error
     assert sched.current() == proc.index
+
+
+def test_wait_refuses_the_caller_itself_instead_of_blocking_for_ever(kworld, proc):
+    me = do_syscall(S.SYS_SELF, RIGHT_WAIT)
+    assert me > 0
+    assert do_syscall(S.SYS_WAIT, me) == E_INVALID
+    assert sched.current() == proc.index and sched.task(proc.index).state == sched.TASK_RUNNING
+
+
+# ------------------------------------------------------------ self, counters
+
+def test_self_gives_a_strong_descriptor_to_the_caller_with_the_rights_asked(kworld, proc):
+    strong_before = proc.strong
+    me = do_syscall(S.SYS_SELF, RIGHT_GIVE | RIGHT_WAIT)
+    assert me > 0
+    out = api.Description()
+    assert api.describe(proc, me, out) == 0
+    assert (out.kind, out.strength, out.rights) == (KIND_PROCESS, STRENGTH_STRONG,
+                                                    RIGHT_GIVE | RIGHT_WAIT)
+    assert api.process_named(proc, me, RIGHT_WAIT) == proc.index
+    assert proc.strong == strong_before + 1
+
+
+@pytest.mark.parametrize('rights', [RIGHT_READ, PROCESS_RIGHTS | 0x200, -1])
+def test_self_refuses_rights_a_process_descriptor_cannot_carry(kworld, proc, rights):
+    before = snapshot(kworld, proc)
+    assert do_syscall(S.SYS_SELF, rights) == E_INVALID
+    assert snapshot(kworld, proc) == before
+
+
+def test_self_in_a_full_table_is_e_noslots(kworld, proc):
+    while api.allocate(proc, PAGE, RIGHT_READ) > 0:
+        pass
+    before = snapshot(kworld, proc)
+    assert do_syscall(S.SYS_SELF, RIGHT_WAIT) == E_NOSLOTS
+    assert snapshot(kworld, proc) == before
+
+
+def test_a_process_holding_itself_is_still_freed_when_it_exits(kworld, proc):
+    index = proc.index
+    assert do_syscall(S.SYS_SELF, PROCESS_RIGHTS) > 0
+    blocks(do_syscall, S.SYS_EXIT, 0)
+    assert not process.get(index).in_use
+
+
+def counter_words():
+    return dict(zip(counters.FIELDS, user_words(USER_BUF, counters.WORDS)))
+
+
+def test_counters_writes_the_exact_counts(kworld, proc):
+    assert do_syscall(S.SYS_COUNTERS, USER_BUF) == 0
+    before = counter_words()
+    assert before['processes'] == process.records_in_use() == 1
+    assert before['memory_objects'] == memory.records_in_use()
+    assert before['mappings'] == mapping.count_in_use()
+    assert before['frames_free'] == pmm.frames_free
+    assert before['table_frames'] == address_space.table_frames(proc.space)
+    assert before['heap_bytes'] == heap.kernel_heap.bytes_in_use
+    desc = api.allocate(proc, 3 * PAGE, MEMORY_RIGHTS)
+    assert api.map(proc, desc, 0x30000000, 0, 3 * PAGE, PROT_READ) == 0
+    weak = api.borrow(proc, desc, 0)
+    lease = api.borrow(proc, desc, 50)
+    assert do_syscall(S.SYS_COUNTERS, USER_BUF) == 0
+    after = counter_words()
+    assert after['memory_objects'] == before['memory_objects'] + 1
+    assert after['strong_descriptors'] == before['strong_descriptors'] + 1
+    assert after['weak_descriptors'] == before['weak_descriptors'] + 2
+    assert after['leases'] == before['leases'] + 1
+    assert after['mappings'] == before['mappings'] + 1
+    assert after['memory_frames'] == before['memory_frames'] + 3
+    assert after['table_frames'] > before['table_frames']         # a new page table
+    for d in (lease, weak, desc):
+        assert api.release(proc, d) == 0
+    assert api.unmap(proc, 0x30000000, PAGE) == 0
+    assert do_syscall(S.SYS_COUNTERS, USER_BUF) == 0
+    again = counter_words()
+    kept = ('table_frames', 'heap_pages', 'kernel_table_frames', 'frames_free')
+    for name in counters.FIELDS:
+        if name not in kept:            # the page tables and heap pages stay
+            assert again[name] == before[name], name
+    grown = sum(again[name] - before[name] for name in kept[:3])
+    assert again['frames_free'] == before['frames_free'] - grown
+
+
+def test_the_descriptor_counts_follow_transfer_and_exit(kworld, proc):
+    other = process.get(start_task())
+    target = api.grant(proc, other, PROCESS_RIGHTS, True)
+    strong, weak = api.strong_descriptors(), api.weak_descriptors()
+    desc = api.allocate(proc, PAGE, MEMORY_RIGHTS)
+    lease = api.borrow(proc, desc, 5)
+    assert api.transfer(proc, lease, target) > 0
+    assert (api.strong_descriptors(), api.weak_descriptors()) == (strong + 1, weak + 1)
+    sched.kill(other.index, 1)
+    assert (api.strong_descriptors(), api.weak_descriptors()) == (strong + 1, weak)
+    assert api.release(proc, desc) == 0 and api.release(proc, target) == 0
+    assert (api.strong_descriptors(), api.weak_descriptors()) == (strong - 1, weak)
+
+
+@pytest.mark.parametrize('out', [KERNEL_PTR, 0, limits.USER_END - 8, USER_BUF + PAGE - 8])
+def test_counters_refuses_an_out_range_it_cannot_write(kworld, proc, out):
+    assert do_syscall(S.SYS_COUNTERS, out) == E_FAULT
 
 
 # ------------------------------------------------------------ the object calls

@@ -14,6 +14,8 @@
 #define SYS_CLOCK                    4
 #define SYS_SPAWN                    5
 #define SYS_WAIT                     6
+#define SYS_SELF                     7
+#define SYS_COUNTERS                 8
 #define SYS_ALLOCATE                 10
 #define SYS_CLONE                    11
 #define SYS_BORROW                   12
@@ -31,6 +33,8 @@ long elyz_sys_sleep(long ticks);    /* -> 0 */
 long elyz_sys_clock(void);    /* -> timer ticks since boot */
 long elyz_sys_spawn(long image, long descs, long count, long args, long args_length);    /* -> a strong Process descriptor */
 long elyz_sys_wait(long process);    /* -> the exit code */
+long elyz_sys_self(long rights);    /* -> a strong Process descriptor to the caller */
+long elyz_sys_counters(long out);    /* -> 0 */
 long elyz_sys_allocate(long size, long rights);    /* -> a strong MemoryObject descriptor */
 long elyz_sys_clone(long desc, long rights);    /* -> a descriptor */
 long elyz_sys_borrow(long desc, long duration);    /* -> a lease */

@@ -68,6 +68,24 @@ elyz_sys_wait:    /* 6: wait(process) -> the exit code */
     ret
     .size elyz_sys_wait, .-elyz_sys_wait
 
+    .globl elyz_sys_self
+    .type elyz_sys_self,@function
+    .p2align 4
+elyz_sys_self:    /* 7: self(rights) -> a strong Process descriptor to the caller */
+    mov $7, %eax
+    syscall
+    ret
+    .size elyz_sys_self, .-elyz_sys_self
+
+    .globl elyz_sys_counters
+    .type elyz_sys_counters,@function
+    .p2align 4
+elyz_sys_counters:    /* 8: counters(out) -> 0 */
+    mov $8, %eax
+    syscall
+    ret
+    .size elyz_sys_counters, .-elyz_sys_counters
+
     .globl elyz_sys_allocate
     .type elyz_sys_allocate,@function
     .p2align 4
