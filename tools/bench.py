@@ -80,6 +80,11 @@ USER_REFERENCE = [
      ('mmap + touch (a page fault) + munmap 4 KiB', LINUX_MMAP_TOUCH_MUNMAP[1]), None),
     ('alloc_map_touch_release_4k_warm', 'the same beside a page that keeps the page table',
      ('mmap + touch (a page fault) + munmap 4 KiB', LINUX_MMAP_TOUCH_MUNMAP[1]), None),
+    ('clone_release', 'clone of a 4 KiB memory descriptor + release of the clone',
+     ('dup + close', 937), None),
+    ('map_unmap_4k', 'map + unmap of an existing 4 KiB descriptor, page table kept',
+     ('mmap + munmap 4 KiB (a new mapping, untouched)', 18188),
+     ('Page_Map + Page_Unmap of one 4 KiB frame', 1435)),
     ('empty_loop_x1000', 'the subtracted empty loop, in 1/1000 instruction per iteration',
      ('its empty loop: 3002', None), None),
 ]

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Checks for the system tools a goal needs, and installs the missing ones
 # from the distro (Debian/Ubuntu apt-get) when run as root.
-# Usage: tools/setup-system.sh GROUP...   groups: build qemu iso hdd uefi debug fonts
+# Usage: tools/setup-system.sh GROUP...   groups: build qemu iso hdd uefi debug fonts linux
 # (fonts: the console font the checked-in font data is regenerated from, for
-# tests/console/test_psf2py.py)
+# tests/console/test_psf2py.py; linux: what `make bench-linux` needs to fetch
+# a Debian kernel package and build a static C program with glibc)
 # Exits non-zero with a message naming the packages when it cannot install.
 set -e
 
@@ -29,6 +30,8 @@ for group in "$@"; do
         hdd)   add sfdisk fdisk; add sgdisk gdisk; add mformat mtools; add mcopy mtools ;;
         uefi)  add /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
         debug) add gdb gdb ;;
+        linux) add gcc gcc; add /usr/lib/x86_64-linux-gnu/libc.a libc6-dev
+               add dpkg-deb dpkg; add apt-get apt ;;
         fonts) add /usr/share/consolefonts/Lat15-VGA16.psf.gz console-setup-linux
                add /usr/share/doc/keyboard-configuration/copyright.fonts.gz keyboard-configuration ;;
         *) echo "setup-system: unknown group $group" >&2; exit 2 ;;

@@ -31,6 +31,14 @@ The operations:
                         and a page table are made and freed each time)
     alloc_map_touch_release_4k_warm  the same beside a mapping (1 MiB
                         higher) that keeps them
+    clone_release       clone of a 4 KiB MemoryObject descriptor (its
+                        rights less RIGHT_CLONE) + release of the clone
+                        (Linux: dup + close)
+    map_unmap_4k        map + unmap of an existing 4 KiB MemoryObject
+                        descriptor (touched once before) at MEMORY_VA, beside
+                        a mapping that keeps the page tables (as seL4's
+                        Page_Map + Page_Unmap, whose page table is an object
+                        of its own)
     empty_loop_x1000    the subtracted loop, in thousandths of an
                         instruction per iteration (N = 10 * SYSCALL_N)
 
@@ -51,7 +59,8 @@ from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
 from elyz.abi import syscalls
-from elyz.abi.rights import PROT_READ, PROT_WRITE, RIGHT_MAP, RIGHT_READ, RIGHT_WRITE
+from elyz.abi.rights import (PROT_READ, PROT_WRITE, RIGHT_CLONE, RIGHT_MAP, RIGHT_READ,
+                             RIGHT_WRITE)
 from user.lib import api, process
 
 BATCHES = 16
@@ -65,11 +74,14 @@ MEMORY_VA = 0x60000000          # alone in its 1 GiB: a PD and a PT made and fre
 NEIGHBOUR_VA = 0x60100000       # same page table as MEMORY_VA (the warm case)
 MEMORY_RIGHTS = RIGHT_READ | RIGHT_WRITE | RIGHT_MAP
 MEMORY_PROT = PROT_READ | PROT_WRITE
+CLONABLE_RIGHTS = MEMORY_RIGHTS | RIGHT_CLONE     # the clone itself gets MEMORY_RIGHTS
 PARTNER = 'yield-partner'
 PARTNER_SLACK = 1000            # yields the partner makes beyond the parent's
+CLONE_N = 1000
 OPERATIONS = ['null_syscall', 'null_syscall_nosys', 'yield', 'yield_round_trip',
               'spawn_exit_wait', 'alloc_map_touch_release_4k',
-              'alloc_map_touch_release_4k_warm', 'empty_loop_x1000']
+              'alloc_map_touch_release_4k_warm', 'clone_release', 'map_unmap_4k',
+              'empty_loop_x1000']
 
 _ECI = ExternalCompilationInfo(post_include_bits=["""
 static inline long elyz_bench_rdtsc(void)
@@ -114,6 +126,7 @@ class _State(object):
         self.errors = 0
         self.first_error = ''
         self.lines = []
+        self.memory = -1            # the descriptor clone_release and map_unmap_4k use
 
 
 _state = _State()
@@ -197,6 +210,34 @@ def _loop_memory(n):
     return _rdtsc() - start
 
 
+def _loop_clone(n):
+    desc = _state.memory
+    start = _rdtsc()
+    i = 0
+    while i < n:
+        clone = api.sys_clone(desc, MEMORY_RIGHTS)
+        if clone < 0:
+            _failed('clone', clone)
+            return 0
+        api.sys_release(clone)
+        i += 1
+    return _rdtsc() - start
+
+
+def _loop_map_unmap(n):
+    desc = _state.memory
+    start = _rdtsc()
+    i = 0
+    while i < n:
+        status = api.sys_map(desc, MEMORY_VA, 0, PAGE, MEMORY_PROT)
+        if status != 0:
+            _failed('map', status)
+            return 0
+        api.sys_unmap(MEMORY_VA, PAGE)
+        i += 1
+    return _rdtsc() - start
+
+
 @specialize.arg(0)
 def _best(loop, n, batches, sleep):
     """Returns the least time of batches runs of loop(n), after a warm-up
@@ -243,15 +284,45 @@ def _bench_yield_round_trip():
     api.sys_release(partner)
 
 
-def _bench_memory_warm():
+def _map_neighbour():
+    """Allocates a page and maps it at NEIGHBOUR_VA, which keeps MEMORY_VA's
+    page tables; returns its descriptor, or -1 (the failure noted)."""
     neighbour = api.sys_allocate(PAGE, MEMORY_RIGHTS)
     status = api.sys_map(neighbour, NEIGHBOUR_VA, 0, PAGE, MEMORY_PROT)
     if status != 0:
         _failed('allocate + map of the neighbour', status)
         if neighbour >= 0:
             api.sys_release(neighbour)
+        return -1
+    return neighbour
+
+
+def _bench_memory_warm():
+    neighbour = _map_neighbour()
+    if neighbour >= 0:
+        _measure('alloc_map_touch_release_4k_warm', _loop_memory, MEMORY_N)
+        api.sys_release(neighbour)
+
+
+@specialize.arg(1)
+def _with_memory(name, loop, n):
+    """Measures loop with _state.memory a 4 KiB MemoryObject, touched
+    once and unmapped, beside the neighbour mapping."""
+    neighbour = _map_neighbour()
+    if neighbour < 0:
         return
-    _measure('alloc_map_touch_release_4k_warm', _loop_memory, MEMORY_N)
+    desc = api.sys_allocate(PAGE, CLONABLE_RIGHTS)
+    status = api.sys_map(desc, MEMORY_VA, 0, PAGE, MEMORY_PROT)
+    if status != 0:
+        _failed('allocate + map for ' + name, status)
+    else:
+        rffi.cast(rffi.LONGP, MEMORY_VA)[0] = 1
+        api.sys_unmap(MEMORY_VA, PAGE)
+        _state.memory = desc
+        _measure(name, loop, n)
+        _state.memory = -1
+    if desc >= 0:
+        api.sys_release(desc)
     api.sys_release(neighbour)
 
 
@@ -289,6 +360,10 @@ def main(argv):
         _measure('alloc_map_touch_release_4k', _loop_memory, MEMORY_N)
     if _wanted(argv, 'alloc_map_touch_release_4k_warm'):
         _bench_memory_warm()
+    if _wanted(argv, 'clone_release'):
+        _with_memory('clone_release', _loop_clone, CLONE_N)
+    if _wanted(argv, 'map_unmap_4k'):
+        _with_memory('map_unmap_4k', _loop_map_unmap, MEMORY_N)
     if _wanted(argv, 'empty_loop_x1000'):
         # The empty loop itself, in thousandths of an instruction per iteration.
         n = SYSCALL_N * 10

@@ -88,6 +88,7 @@ class _Scheduler(object):
         self.idle_waiting = False
         self.idle_watch = -1        # the task whose end the idle context waits for
         self.idle_wanted = False    # it ended: the idle context runs next
+        self.user_entered = False   # boot_to_first_user logged
 
 
 _tasks = [Task(i) for i in range(MAX_PROCESSES)]
@@ -254,6 +255,8 @@ def tick(preemptible):
     prev = _sched.current
     if prev == IDLE:
         if _sched.head >= 0:
+            if not _sched.user_entered:
+                _log_first_user_entry()
             _switch_away()
         return
     t = _tasks[prev]
@@ -261,6 +264,18 @@ def tick(preemptible):
     if t.slice_left <= 0 and (_sched.head >= 0 or _sched.idle_wanted):
         _enqueue(prev)
         _switch_away()
+
+
+def _log_first_user_entry():
+    """Logs `debug: BENCH boot_to_first_user <tsc>` once, the TSC (under
+    QEMU -icount: instructions since reset) just before the first switch to
+    a process: the idle context is the only way into the first one."""
+    _sched.user_entered = True
+    tsc = cpu.read_tsc()
+    log.begin(log.DEBUG)
+    log.put('BENCH boot_to_first_user ')
+    log.put_int(tsc)
+    log.end()
 
 
 def yield_now():
@@ -400,6 +415,7 @@ def reset_for_tests():
     _sched.idle_waiting = False
     _sched.idle_watch = -1
     _sched.idle_wanted = False
+    _sched.user_entered = False
     _sched.head = -1
     _sched.tail = -1
     _sched.runnable = 0
