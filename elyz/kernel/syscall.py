@@ -14,7 +14,6 @@ the caller's own table (elyz/obj/api.py).
 """
 
 from rpython.rlib.objectmodel import specialize
-from rpython.rlib.unroll import unrolling_iterable
 
 from elyz.abi import counters, description, syscalls
 from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS
@@ -223,16 +222,29 @@ HANDLERS = {
     'transfer': sys_transfer, 'release': sys_release, 'map': sys_map, 'unmap': sys_unmap,
     'describe': sys_describe,
 }
-_TABLE = unrolling_iterable([(number, HANDLERS[name])
-                             for number, name, args, result in syscalls.SYSCALLS])
+def sys_nosys(a0, a1, a2, a3, a4, a5):
+    return E_NOSYS
+
+
+def handler_table(handlers):
+    """Returns the list indexed by system-call number: the handler of each
+    number of elyz/abi/syscalls.py (handlers: name -> function), sys_nosys
+    for the gaps.  One indexed, indirect call, whatever the number."""
+    numbers = [number for number, name, args, result in syscalls.SYSCALLS]
+    table = [sys_nosys] * (max(numbers) + 1)
+    for number, name, args, result in syscalls.SYSCALLS:
+        table[number] = handlers[name]
+    return table
+
+
+_TABLE = handler_table(HANDLERS)
 
 
 def call(number, a0, a1, a2, a3, a4, a5):
     """Runs system call number for the running process; returns its result."""
-    for known, handler in _TABLE:
-        if number == known:
-            return handler(a0, a1, a2, a3, a4, a5)
-    return E_NOSYS
+    if number < 0 or number >= len(_TABLE):
+        return E_NOSYS
+    return _TABLE[number](a0, a1, a2, a3, a4, a5)
 
 
 def dispatch(frame):

@@ -132,6 +132,14 @@ def _can_add_reference(obj, strong):
     return 0
 
 
+def _free_slot(proc):
+    """Returns proc's lowest free slot, or -1 (the table is full)."""
+    slot = table.free_slot(proc.table, proc.free_hint)
+    if slot >= 0:
+        proc.free_hint = slot
+    return slot
+
+
 def _occupy(proc, slot, ref, rights, flags, expiry):
     """Fills free slot of proc; returns its descriptor value."""
     t = proc.table
@@ -143,6 +151,8 @@ def _occupy(proc, slot, ref, rights, flags, expiry):
     table.write(t, slot, table.EXPIRY, expiry)
     table.write(t, slot, table.QUEUED, -1)
     proc.slots_used += 1
+    if slot == proc.free_hint:
+        proc.free_hint = slot + 1
     if _is_strong(flags):
         _descriptors.strong += 1
     else:
@@ -153,10 +163,13 @@ def _occupy(proc, slot, ref, rights, flags, expiry):
 def _vacate(proc, slot):
     """Empties slot: its mappings and queued expiry go, its generation moves
     on.  The reference it held is the caller's to drop or move."""
-    mapping.remove_by_slot(proc, slot)
-    lease.remove(proc, slot)
     t = proc.table
-    if _is_strong(table.read(t, slot, table.FLAGS)):
+    flags = table.read(t, slot, table.FLAGS)
+    if flags & table.FLAG_MAPPED:
+        mapping.remove_by_slot(proc, slot)
+    if flags & table.FLAG_LEASE:
+        lease.remove(proc, slot)
+    if _is_strong(flags):
         _descriptors.strong -= 1
     else:
         _descriptors.weak -= 1
@@ -164,6 +177,8 @@ def _vacate(proc, slot):
     table.write(t, slot, table.FLAGS, 0)
     table.write(t, slot, table.GENERATION, table.read(t, slot, table.GENERATION) + 1)
     proc.slots_used -= 1
+    if slot < proc.free_hint:
+        proc.free_hint = slot
 
 
 def _add_reference(obj, strong):
@@ -213,7 +228,7 @@ def _release_slot(proc, slot):
 def _install(holder, kind, index, rights, strong, expiry):
     """Puts a new descriptor to record index of kind into holder; returns
     its value, or E_NOSLOTS / E_LIMIT (nothing changed)."""
-    slot = table.free_slot(holder.table)
+    slot = _free_slot(holder)
     if slot < 0:
         return E_NOSLOTS
     if kind == KIND_MEMORY:
@@ -245,7 +260,7 @@ def _allocate(proc, size, rights):
         return E_INVALID
     if size > limits.MAX_OBJECT_SIZE:
         return E_LIMIT
-    if table.free_slot(proc.table) < 0:
+    if _free_slot(proc) < 0:
         return E_NOSLOTS
     index = memory.create(size)
     if index < 0:
@@ -324,7 +339,8 @@ def _move(proc, slot, dest, new_slot):
     if table.read(dest.table, new_slot, table.OBJECT) == table.RESERVED:
         table.write(dest.table, new_slot, table.OBJECT, 0)
     value = _occupy(dest, new_slot, table.read(t, slot, table.OBJECT),
-                    table.read(t, slot, table.RIGHTS), table.read(t, slot, table.FLAGS),
+                    table.read(t, slot, table.RIGHTS),
+                    table.read(t, slot, table.FLAGS) & ~table.FLAG_MAPPED,
                     table.read(t, slot, table.EXPIRY))
     lease.retarget(proc, slot, dest, new_slot)
     _vacate(proc, slot)                 # the reference moved with it
@@ -342,7 +358,7 @@ def _transfer(proc, desc, target):
     if index < 0:
         return index
     dest = process.get(index)
-    new_slot = table.free_slot(dest.table)
+    new_slot = _free_slot(dest)
     if new_slot < 0:
         return E_NOSLOTS
     return _move(proc, slot, dest, new_slot)
@@ -407,6 +423,7 @@ def _map(proc, desc, vaddr, offset, length, prot):
     index = mapping.add(proc, obj, slot, vaddr, offset // limits.PAGE_SIZE, pages, prot)
     if index < 0:
         return index
+    table.write(t, slot, table.FLAGS, table.read(t, slot, table.FLAGS) | table.FLAG_MAPPED)
     return 0
 
 
@@ -454,7 +471,7 @@ def _describe(proc, desc, out):
 def _spawn(parent, rights):
     if rights & ~PROCESS_RIGHTS:
         return E_INVALID
-    if parent is not None and table.free_slot(parent.table) < 0:
+    if parent is not None and _free_slot(parent) < 0:
         return E_NOSLOTS
     index = process.create()
     if index < 0:
@@ -622,13 +639,14 @@ def check_movable(proc, desc):
 def reserve_slots(proc, count):
     reserved = 0
     while reserved < count:
-        slot = table.free_slot(proc.table)
+        slot = _free_slot(proc)
         if slot < 0:
             slot = 0                    # undo what was reserved
             while slot < limits.DESCRIPTOR_SLOTS:
                 if table.read(proc.table, slot, table.OBJECT) == table.RESERVED:
                     table.write(proc.table, slot, table.OBJECT, 0)
                 slot += 1
+            proc.free_hint = 0
             return E_NOSLOTS
         table.write(proc.table, slot, table.OBJECT, table.RESERVED)
         reserved += 1

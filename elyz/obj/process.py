@@ -34,6 +34,7 @@ class Process(KernelObject):
         self.space = 0              # address_space top-level table
         self.table = 0              # table.py, in the kernel heap
         self.slots_used = 0
+        self.free_hint = 0          # no free descriptor slot below it
         self.first_mapping = -1     # mapping.py: this space's mappings
 
 
@@ -71,6 +72,7 @@ def create():
     proc.space = space
     proc.table = descriptors
     proc.slots_used = 0
+    proc.free_hint = 0
     proc.first_mapping = -1
     return index
 
@@ -105,5 +107,6 @@ def reset_for_tests():
         proc.space = 0
         proc.table = 0
         proc.slots_used = 0
+        proc.free_hint = 0
         proc.first_mapping = -1
     _pool.reset()

@@ -7,7 +7,9 @@ A slot (SLOT_SIZE bytes, words at these offsets):
                     RESERVED = kept for a descriptor spawn will move in
      8  RIGHTS      RIGHT_* bits
     16  FLAGS       FLAG_STRONG or FLAG_WEAK, FLAG_LEASE (an expiry is set),
-                    FLAG_EXPIRED (the lease ran out: the slot is dead)
+                    FLAG_EXPIRED (the lease ran out: the slot is dead),
+                    FLAG_MAPPED (a mapping was made through the slot: a
+                    release must look for its mappings)
     24  GENERATION  1, 2, ...: bumped at every release; the descriptor value
                     carries it (elyz/abi/limits.py), so a stale value is refused
     32  EXPIRY      the tick at which a lease expires (FLAG_LEASE only)
@@ -15,7 +17,9 @@ A slot (SLOT_SIZE bytes, words at these offsets):
 
     new_table() -> the table's address, or 0 when the heap is full
     free_table(table)
-    free_slot(table) -> a free slot, or -1 (retired slots never come back)
+    free_slot(table, start) -> the lowest free slot from start on, or -1
+                (retired slots never come back); callers keep a hint below
+                which no slot is free (Process.free_hint)
     value_of(table, slot) -> the descriptor value naming slot now
     slot_of(table, value) -> the slot value names, or E_BADDESC
     read(table, slot, FIELD), write(table, slot, FIELD, v)
@@ -40,6 +44,11 @@ FLAG_STRONG = 1 << 0
 FLAG_WEAK = 1 << 1
 FLAG_LEASE = 1 << 2
 FLAG_EXPIRED = 1 << 3
+FLAG_MAPPED = 1 << 4
+
+SLOT_BITS = 8                   # DESCRIPTOR_SLOTS == 1 << SLOT_BITS: a value's
+SLOT_MASK = DESCRIPTOR_SLOTS - 1    # slot and generation are a mask and a shift
+assert DESCRIPTOR_SLOTS == 1 << SLOT_BITS
 
 RESERVED = -1
 KIND_SHIFT = 32
@@ -67,9 +76,9 @@ def write(table, slot, field, value):
     rawmem.store_u64(table + slot * SLOT_SIZE + field, value)
 
 
-def free_slot(table):
-    """Returns the lowest free slot that is not retired, or -1."""
-    slot = 0
+def free_slot(table, start):
+    """Returns the lowest free slot from start on that is not retired, or -1."""
+    slot = start
     while slot < DESCRIPTOR_SLOTS:
         if read(table, slot, OBJECT) == 0 and \
                 read(table, slot, GENERATION) < DESCRIPTOR_GENERATION_LIMIT - 1:
@@ -88,11 +97,11 @@ def slot_of(table, value):
     of range, a free slot or a stale generation."""
     if value < DESCRIPTOR_SLOTS or value >= DESCRIPTOR_GENERATION_LIMIT * DESCRIPTOR_SLOTS:
         return E_BADDESC
-    slot = value % DESCRIPTOR_SLOTS
+    slot = value & SLOT_MASK            # value > 0 here: % and // of Python
     ref = read(table, slot, OBJECT)
     if ref == 0 or ref == RESERVED:
         return E_BADDESC
-    if read(table, slot, GENERATION) != value // DESCRIPTOR_SLOTS:
+    if read(table, slot, GENERATION) != value >> SLOT_BITS:
         return E_BADDESC
     return slot
 

@@ -68,7 +68,7 @@ RFLAGS_INTERRUPT_ENABLE = 1 << 9
 # call (no IDT vector has this number).
 SYSCALL_VECTOR = 256
 # Where the system-call arguments are (elyz/abi/syscalls.py), in order.
-SYSCALL_ARGUMENTS = [RDI, RSI, RDX, R10, R8, R9]
+SYSCALL_ARGUMENTS = (RDI, RSI, RDX, R10, R8, R9)      # a tuple: constant-folded
 SYSCALL_NUMBER = RAX
 SYSCALL_RESULT = RAX
 PRIVILEGE_MASK = 3              # the RPL bits of the saved cs

@@ -15,7 +15,7 @@ from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROCESS_R
                              RIGHT_WAIT, RIGHT_WRITE, STRENGTH_STRONG, STRENGTH_WEAK)
 from elyz.lib import clock
 from elyz.mm import address_space, heap
-from elyz.obj import api, lease, mapping, memory, process
+from elyz.obj import api, lease, mapping, memory, process, table
 from elyz.rlib_kernel import cpu, rawmem
 from tests.obj.conftest import HHDM
 
@@ -581,3 +581,27 @@ def test_counts_are_refused_at_the_limit(world, proc, monkeypatch):
     desc = api.allocate(proc, PAGE, ALL)
     assert api.clone(proc, desc, ALL) > 0
     assert api.clone(proc, desc, ALL) == E_LIMIT
+
+
+def test_the_free_slot_hint_gives_the_lowest_free_slot_after_any_release(world):
+    p = process.get(api.spawn(None, 0))
+    values = [api.allocate(p, PAGE, RIGHT_READ) for _ in range(6)]
+    for i in (4, 1, 3):
+        assert api.release(p, values[i]) == 0
+    assert [api.allocate(p, PAGE, RIGHT_READ) % limits.DESCRIPTOR_SLOTS
+            for _ in range(4)] == [1, 3, 4, 6]
+
+
+def test_a_release_after_a_transfer_finds_no_stale_mapping_flag(world):
+    a = process.get(api.spawn(None, 0))
+    b = process.get(api.spawn(None, 0))
+    desc = api.allocate(a, PAGE, MEMORY_RIGHTS)
+    assert api.map(a, desc, 0x40000000, 0, PAGE, PROT_READ) == 0
+    target = api.grant(a, b, PROCESS_RIGHTS, True)
+    moved = api.transfer(a, desc, target)
+    slot = table.slot_of(b.table, moved)
+    assert not table.read(b.table, slot, table.FLAGS) & table.FLAG_MAPPED
+    assert api.map(b, moved, 0x40000000, 0, PAGE, PROT_READ) == 0
+    assert table.read(b.table, slot, table.FLAGS) & table.FLAG_MAPPED
+    assert api.release(b, moved) == 0
+    assert mapping.count_in_use() == 0
