@@ -201,11 +201,9 @@ def spawn(caller, image_base, image_length, passed, count, args, args_length,
 
 def close_window():
     """Unmaps the image window; returns nothing."""
-    pml4 = kernel_space.kernel_pml4()
-    i = 0
-    while i < _state.window_pages:
-        paging.unmap(pml4, IMAGE_WINDOW + i * PAGE, pmm, kernel_space.tlb)
-        i += 1
+    if _state.window_pages > 0:
+        paging.unmap_range(kernel_space.kernel_pml4(), IMAGE_WINDOW,
+                           _state.window_pages * PAGE, pmm, kernel_space.tlb)
     _state.window_pages = 0
 
 
@@ -218,17 +216,11 @@ def image_window(caller, image_desc):
         _state.window_error = index
         return 0
     obj = memory.get(index)
-    pml4 = kernel_space.kernel_pml4()
-    i = 0
-    while i < obj.pages:
-        status = paging.map(pml4, IMAGE_WINDOW + i * PAGE, memory.frame(obj, i),
-                            kernel_space.strip_nx(WINDOW_FLAGS), pmm)
-        if status < 0:
-            _state.window_pages = i
-            close_window()
-            _state.window_error = E_NOMEM
-            return 0
-        i += 1
+    status = paging.map_frames(kernel_space.kernel_pml4(), IMAGE_WINDOW, obj.frames, obj.pages,
+                               kernel_space.strip_nx(WINDOW_FLAGS), pmm, kernel_space.tlb)
+    if status < 0:                      # nothing stays mapped
+        _state.window_error = E_NOMEM
+        return 0
     _state.window_pages = obj.pages
     return IMAGE_WINDOW
 
