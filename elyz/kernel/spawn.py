@@ -80,9 +80,13 @@ def _rights_of(prot):
 
 
 def _load_segment(child, base, seg):
-    """Gives child a MemoryObject holding seg, mapped; returns 0 or an error."""
+    """Gives child a MemoryObject holding seg, mapped; returns 0 or an error.
+    Its frames are not zeroed first: load_page writes every byte of each
+    (file bytes and zeros around them) before the mapping is made."""
     pages = elf.page_count(seg)
+    memory.kernel_fills(True)
     desc = api.allocate(child, pages * PAGE, _rights_of(seg.prot))
+    memory.kernel_fills(False)
     if desc < 0:
         return desc
     obj = memory.get(api.memory_named(child, desc, RIGHT_READ))

@@ -10,6 +10,11 @@
     destroy_frames(obj)  gives every frame and the frame list back (death)
     free_record(obj)     returns the record to the pool (counts both 0)
     live_frames() -> frames held by all objects; records_in_use()
+    kernel_fills(on)  kernel use (spawn): while on, create() leaves the new
+                     frames as they are instead of zeroing them, because
+                     the kernel writes every byte of them before any
+                     process can see them; turned off again right after the
+                     one allocation it is for (whether it succeeded or not)
 
 The frames come from the PMM one by one (no contiguity needed); their
 physical addresses are words in a kernel-heap array (obj.frames).
@@ -40,6 +45,7 @@ class MemoryObject(KernelObject):
 class _Accounting(object):
     def __init__(self):
         self.frames = 0
+        self.kernel_fills = False
 
 
 _objects = [MemoryObject(i) for i in range(MAX_MEMORY_OBJECTS)]
@@ -55,6 +61,11 @@ def get(index):
 def frame(obj, page):
     """Returns the physical address of page `page` (0-based) of obj."""
     return rawmem.load_u64(obj.frames + page * WORD)
+
+
+def kernel_fills(on):
+    """See the module docstring; returns nothing."""
+    _accounting.kernel_fills = on
 
 
 def _free_frames(frames, count):
@@ -78,6 +89,7 @@ def create(size):
     if frames == 0:
         _pool.give_back(index)
         return E_NOMEM
+    zero = not _accounting.kernel_fills
     i = 0
     while i < pages:
         phys = pmm.alloc_frame()
@@ -86,7 +98,8 @@ def create(size):
             heap.kernel_heap.free(frames)
             _pool.give_back(index)
             return E_NOMEM
-        rawmem.fill(pmm.phys_to_virt(phys), 0, PAGE_SIZE)
+        if zero:
+            rawmem.fill(pmm.phys_to_virt(phys), 0, PAGE_SIZE)
         rawmem.store_u64(frames + i * WORD, phys)
         i += 1
     obj = _objects[index]
@@ -137,3 +150,4 @@ def reset_for_tests():
         obj.first_mapping = -1
     _pool.reset()
     _accounting.frames = 0
+    _accounting.kernel_fills = False

@@ -15,6 +15,7 @@ from elyz.kernel import sched, spawn
 from elyz.loader import elf
 from elyz.mm import address_space, heap, kernel_stacks, paging
 from elyz.obj import api, mapping, memory, process
+from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import rawmem
 from tests.kernel.conftest import (HHDM, IMAGE_AT, SCRATCH, descriptors, drain_frames,
                                    give_back, kernel_stack_pages, place_image, read_bytes,
@@ -127,6 +128,41 @@ def test_each_segment_holds_its_file_bytes_then_zeros(kworld):
     for seg in parsed(data).segments[:parsed(data).count]:
         n = elf.page_count(seg) * PAGE
         assert page_bytes(child, elf.page_base(seg), n) == images.expected_pages(seg, data)
+
+
+def dirty_free_frames():
+    """Fills every free frame with 0xA5 (as a frame freed by another process
+    may be): what a process sees must be zero or its own data."""
+    taken = []
+    while True:
+        phys = pmm.alloc_frame()
+        if phys < 0:
+            break
+        taken.append(phys)
+    for phys in taken:
+        rawmem.fill(HHDM + phys, 0xA5, PAGE)
+        pmm.free_frame(phys)
+    return len(taken)
+
+
+def test_segments_and_stack_hold_no_stale_bytes_of_recycled_frames(kworld):
+    data = minimal_image()
+    assert dirty_free_frames() > 100
+    child = process.get(kernel_spawn(data))
+    for seg in parsed(data).segments[:parsed(data).count]:
+        n = elf.page_count(seg) * PAGE
+        assert page_bytes(child, elf.page_base(seg), n) == images.expected_pages(seg, data)
+    stack = page_bytes(child, spawn.STACK_TOP - spawn.STACK_SIZE, spawn.STACK_SIZE)
+    block = (len(ARGS_BLOCK) + 15) & ~15
+    assert stack[:-block] == b'\0' * (spawn.STACK_SIZE - block)
+    assert not memory._accounting.kernel_fills         # off again
+
+
+def test_a_failed_segment_allocation_turns_kernel_fills_off(kworld, caller):
+    hoard = drain_frames(0)
+    assert caller_spawn(caller, []) == E_NOMEM
+    assert not memory._accounting.kernel_fills
+    give_back(hoard)
 
 
 def test_the_stack_lies_below_stack_top_with_the_args_block_at_its_top(kworld):
