@@ -20,7 +20,17 @@ The new process's descriptor table: first the passed descriptors (moved,
 in order: values DESCRIPTOR_SLOTS + i; for init, the user image), then one
 MemoryObject per PT_LOAD segment and the stack's.  Its mappings: each segment at its page-aligned
 address with its own protection, the stack (STACK_SIZE, read-write) below
-STACK_TOP.  Order of work: everything that can fail (parse, process,
+STACK_TOP.
+
+A segment that is not writable, spawned from a sealed image object (the
+copy of the user image the kernel gives init, which no descriptor can
+write: memory.seal), is not copied: its MemoryObject is a view of the
+image object's frames (memory.share_frames), when the segment's pages lie
+inside the image and every byte of them outside the segment's file bytes
+is zero there (so the process sees exactly what a copy would hold).  Its
+rights and mapping are those of the copy (never RIGHT_WRITE), so no
+process can ever write those frames, nor the kernel once it sealed them.
+Writable segments are always copied.  Order of work: everything that can fail (parse, process,
 segments, stack, kernel stack) comes before the passed descriptors move,
 so a failure changes nothing of the caller's.
 """
@@ -38,6 +48,7 @@ from elyz.obj import api, memory, process
 from elyz.rlib_kernel import rawmem
 
 PAGE = limits.PAGE_SIZE
+PAGE_MASK = PAGE - 1
 # The stack object: the args block's page on top of 64 KiB, so that at least
 # the 64 KiB docs/abi.md promises (rdx = 0) lie below the initial rsp.
 STACK_SIZE = 64 * 1024 + PAGE
@@ -56,6 +67,7 @@ class _State(object):
         self.span = elf.PageCopy()
         self.spawned = 0
         self.window_pages = 0
+        self.window_object = -1     # the MemoryObject record in the window
         self.window_error = 0
 
 
@@ -79,10 +91,69 @@ def _rights_of(prot):
     return rights
 
 
-def _load_segment(child, base, seg):
-    """Gives child a MemoryObject holding seg, mapped; returns 0 or an error."""
+def _all_zero(addr, n):
+    """Returns True when the n bytes at kernel address addr are all 0."""
+    end = addr + n
+    while addr < end and addr & (WORD - 1):
+        if rawmem.load_u8(addr) != 0:
+            return False
+        addr += 1
+    while addr + WORD <= end:
+        if rawmem.load_u64(addr) != 0:
+            return False
+        addr += WORD
+    while addr < end:
+        if rawmem.load_u8(addr) != 0:
+            return False
+        addr += 1
+    return True
+
+
+def _shared_first_page(base, seg, source):
+    """Returns the page of the image object record source (-1: none) whose
+    frames seg's first page may share (see the module docstring), or -1
+    when seg must be copied."""
+    if source < 0 or seg.prot & PROT_WRITE:
+        return -1
+    obj = memory.get(source)
+    if not obj.sealed:
+        return -1
+    first = (seg.offset - (seg.vaddr & PAGE_MASK)) // PAGE
     pages = elf.page_count(seg)
+    if first < 0 or pages > obj.pages - first:
+        return -1
+    span = _state.span
+    i = 0
+    while i < pages:
+        count = elf.segment_pages(seg, i, span)
+        if count != PAGE:
+            page = base + (first + i) * PAGE
+            if not _all_zero(page, span.page_offset):
+                return -1
+            end = span.page_offset + count
+            if not _all_zero(page + end, PAGE - end):
+                return -1
+        i += 1
+    return first
+
+
+def _load_segment(child, base, seg, source):
+    """Gives child a MemoryObject holding seg, mapped; returns 0 or an error.
+    source: the image's MemoryObject record, or -1.  A copy's frames are
+    not zeroed first: load_page writes every byte of each (file bytes and
+    zeros around them) before the mapping is made."""
+    pages = elf.page_count(seg)
+    first = _shared_first_page(base, seg, source)
+    if first >= 0:
+        memory.share_frames(source, first)
+        desc = api.allocate(child, pages * PAGE, _rights_of(seg.prot))
+        memory.share_frames(-1, 0)
+        if desc < 0:
+            return desc
+        return api.map(child, desc, elf.page_base(seg), 0, pages * PAGE, seg.prot)
+    memory.kernel_fills(True)
     desc = api.allocate(child, pages * PAGE, _rights_of(seg.prot))
+    memory.kernel_fills(False)
     if desc < 0:
         return desc
     obj = memory.get(api.memory_named(child, desc, RIGHT_READ))
@@ -131,6 +202,7 @@ def _give_image(child, base, length):
         rawmem.copy(pmm.phys_to_virt(memory.frame(obj, page)), base + done, chunk)
         done += chunk
         page += 1
+    memory.seal(obj)            # IMAGE_RIGHTS has no RIGHT_WRITE: nobody writes it
     return 0
 
 
@@ -155,6 +227,9 @@ def spawn(caller, image_base, image_length, passed, count, args, args_length,
             k += 1
         i += 1
     image = _state.image
+    source = -1
+    if image_base == IMAGE_WINDOW and _state.window_pages > 0:
+        source = _state.window_object
     status = elf.parse(image_base, image_length, image)
     if status < 0:
         return status
@@ -174,7 +249,7 @@ def spawn(caller, image_base, image_length, passed, count, args, args_length,
         status = _give_image(child, image_base, image_length)
     s = 0
     while status == 0 and s < image.count:
-        status = _load_segment(child, image_base, image.segments[s])
+        status = _load_segment(child, image_base, image.segments[s], source)
         s += 1
     rsp = status
     if status == 0:
@@ -201,12 +276,11 @@ def spawn(caller, image_base, image_length, passed, count, args, args_length,
 
 def close_window():
     """Unmaps the image window; returns nothing."""
-    pml4 = kernel_space.kernel_pml4()
-    i = 0
-    while i < _state.window_pages:
-        paging.unmap(pml4, IMAGE_WINDOW + i * PAGE, pmm, kernel_space.tlb)
-        i += 1
+    if _state.window_pages > 0:
+        paging.unmap_range(kernel_space.kernel_pml4(), IMAGE_WINDOW,
+                           _state.window_pages * PAGE, pmm, kernel_space.tlb)
     _state.window_pages = 0
+    _state.window_object = -1
 
 
 def image_window(caller, image_desc):
@@ -218,18 +292,13 @@ def image_window(caller, image_desc):
         _state.window_error = index
         return 0
     obj = memory.get(index)
-    pml4 = kernel_space.kernel_pml4()
-    i = 0
-    while i < obj.pages:
-        status = paging.map(pml4, IMAGE_WINDOW + i * PAGE, memory.frame(obj, i),
-                            kernel_space.strip_nx(WINDOW_FLAGS), pmm)
-        if status < 0:
-            _state.window_pages = i
-            close_window()
-            _state.window_error = E_NOMEM
-            return 0
-        i += 1
+    status = paging.map_frames(kernel_space.kernel_pml4(), IMAGE_WINDOW, obj.frames, obj.pages,
+                               kernel_space.strip_nx(WINDOW_FLAGS), pmm, kernel_space.tlb)
+    if status < 0:                      # nothing stays mapped
+        _state.window_error = E_NOMEM
+        return 0
     _state.window_pages = obj.pages
+    _state.window_object = index
     return IMAGE_WINDOW
 
 

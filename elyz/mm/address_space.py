@@ -106,16 +106,9 @@ def page_flags(prot):
 def map_pages(space, virt, frames, first, count, prot):
     """Maps count pages at virt (see the module docstring); returns 0, or
     E_NOMEM / E_ALREADY_MAPPED / E_INVALID with nothing left mapped."""
-    flags = page_flags(prot)
-    i = 0
-    while i < count:
-        phys = rawmem.load_u64(frames + (first + i) * WORD)
-        status = paging.map(space, virt + i * paging.PAGE_SIZE, phys, flags, _state.alloc)
-        if status < 0:
-            unmap_pages(space, virt, i)
-            return status
-        i += 1
-    return 0
+    _tlb.space = space
+    return paging.map_frames(space, virt, frames + first * WORD, count, page_flags(prot),
+                             _state.alloc, _tlb)
 
 
 def unmap_pages(space, virt, count):

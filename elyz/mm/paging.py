@@ -15,6 +15,7 @@ in range()` would allocate a range iterator).
     populate_kernel_half(pml4, alloc) -> 0 or E_NOMEM
     map(pml4, virt, phys, flags, alloc)              -> 0 or error
     map_range(pml4, virt, phys, size, flags, alloc, tlb=None) -> 0 or error
+    map_frames(pml4, virt, frames, count, flags, alloc, tlb=None) -> 0 or error
     unmap(pml4, virt, alloc, tlb=None)               -> 0 or error
     unmap_range(pml4, virt, size, alloc, tlb=None)   -> 0 or error
     protect(pml4, virt, flags, tlb=None)             -> 0 or error
@@ -405,6 +406,58 @@ def _map_leaf(pml4, virt, leaf, level, alloc):
     return 0
 
 
+def _make_path(pml4, virt, alloc):
+    """Returns the page table (level 1, phys) on virt's walk, creating the
+    missing tables above it as _map_leaf does (all allocated first, then
+    published with one store); E_ALREADY_MAPPED when a large leaf maps
+    virt; E_NOMEM when a table cannot be allocated (then the tree is
+    unchanged)."""
+    found = _leaf_level(pml4, virt)
+    if found > LEVEL_PT:
+        return E_ALREADY_MAPPED
+    if found == LEVEL_PT or found == -LEVEL_PT:
+        return _table_of(_find_entry(pml4, virt, LEVEL_PT))
+    hole = -found                           # 2, 3 or 4
+    need = hole - LEVEL_PT                  # tables to create, 1..3
+    new1 = new2 = new3 = -1                 # the tables for levels hole-1, -2, -3
+    new1 = _alloc_table(alloc)
+    if new1 < 0:
+        return E_NOMEM
+    if need >= 2:
+        new2 = _alloc_table(alloc)
+        if new2 < 0:
+            alloc.free_frame(new1)
+            return E_NOMEM
+    if need >= 3:
+        new3 = _alloc_table(alloc)
+        if new3 < 0:
+            alloc.free_frame(new2)
+            alloc.free_frame(new1)
+            return E_NOMEM
+    if need == 3:
+        pt = new3
+    elif need == 2:
+        pt = new2
+    else:
+        pt = new1
+    # Link the new tables bottom-up (the page table stays empty), then
+    # publish the path with one store into the existing tree.
+    value = pt | _table_entry_bits(virt)
+    current = LEVEL_PT + 1
+    k = need - 1
+    while k >= 1:
+        if k == 2:
+            table = new2
+        else:
+            table = new1
+        _write(_entry_phys(table, virt, current), value)
+        value = table | _table_entry_bits(virt)
+        current += 1
+        k -= 1
+    _write(_find_entry(pml4, virt, hole), value)
+    return pt
+
+
 def _unmap_leaf(pml4, virt, alloc, tlb, free_tables=True):
     """Clears the leaf mapping that starts at virt (canonical, 4 KiB
     aligned) and tells tlb; then, with free_tables, frees the lower-half
@@ -582,6 +635,9 @@ def _free_tree(table, level, alloc, free_frames):
     """Frees table (at level) and every table under it; with free_frames,
     also the frames of its 4 KiB leaves (large-page leaves map memory the
     address space does not own and are left alone).  Never fails."""
+    if level == LEVEL_PT and not free_frames:
+        alloc.free_frame(table)             # only leaves below: nothing to walk
+        return
     i = 0
     while i < ENTRIES:
         entry = _read(table + i * ENTRY_SIZE)
@@ -659,6 +715,51 @@ def map_range(pml4, virt, phys, size, flags, alloc, tlb=None):
     return 0
 
 
+def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
+    """Maps count 4 KiB pages from virt to the frames whose physical
+    addresses are the words at kernel address frames (frames[0] for virt,
+    frames[1] for the next page, ...), with PAGE_* flags: each page table
+    on the way is walked to once, not once per page.  Returns 0 (count 0
+    maps nothing); E_INVALID or E_ALIGN for bad arguments (see map; a bad
+    frame address is found page by page); E_ALREADY_MAPPED or E_NOMEM from
+    the first page that fails, after unmapping what this call had mapped
+    (telling tlb, as map_range does)."""
+    if count < 0:
+        return E_INVALID
+    err = _check_mapping(virt, 0, count * PAGE_SIZE, flags)
+    if err:
+        return err
+    bits = PTE_PRESENT | pte_bits(flags)
+    done = 0
+    while done < count and err == 0:
+        v = virt + done * PAGE_SIZE
+        pt = _make_path(pml4, v, alloc)
+        if pt < 0:
+            err = pt
+            break
+        index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
+        while index < ENTRIES and done < count:
+            phys = rawmem.load_u64(frames + done * ENTRY_SIZE)
+            err = _check_phys(phys, PAGE_SIZE)
+            if err:
+                break
+            entry_phys = pt + index * ENTRY_SIZE
+            if _read(entry_phys) & PTE_PRESENT:
+                err = E_ALREADY_MAPPED
+                break
+            _write(entry_phys, phys | bits)
+            index += 1
+            done += 1
+    if err:
+        unmap_range(pml4, virt, done * PAGE_SIZE, alloc, tlb)
+        if virt >= 0:
+            # the tables made for the failing page, left empty (the lower
+            # half has no other empty table)
+            _free_empty_tables(pml4, virt + done * PAGE_SIZE, alloc, tlb, False)
+        return err
+    return 0
+
+
 def unmap(pml4, virt, alloc, tlb=None):
     """Removes the mapping starting at virt (a 4 KiB page, or a whole large
     page when virt is its start), tells tlb, and frees the lower-half
@@ -692,13 +793,35 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
     # The tables a run of leaves empties are looked at once per table: when
     # the walk leaves the 2 MiB a page table covers, and at the end (not
     # after every page: scanning 512 entries each time would be quadratic).
+    # 4 KiB leaves are cleared a page table at a time: one walk per table.
     offset = 0
     pending = False
     pending_virt = 0
     while offset < size:
         v = virt + offset
         level = _leaf_level(pml4, v)
-        if level > 0:
+        if level == LEVEL_PT or level == -LEVEL_PT:
+            pt = _table_of(_find_entry(pml4, v, LEVEL_PT))
+            index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
+            cleared = False
+            last_cleared = 0
+            while index < ENTRIES and offset < size:
+                entry_phys = pt + index * ENTRY_SIZE
+                if _read(entry_phys) & PTE_PRESENT:
+                    if not cleared and pending and (v >> 21) != (pending_virt >> 21):
+                        _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
+                        pending = False
+                    _write(entry_phys, 0)
+                    if tlb is not None:
+                        tlb.invalidate(virt + offset)
+                    cleared = True
+                    last_cleared = virt + offset
+                index += 1
+                offset += PAGE_SIZE
+            if cleared:
+                pending = True
+                pending_virt = last_cleared
+        elif level > 0:
             if pending and (v >> 21) != (pending_virt >> 21):
                 _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
             _unmap_leaf(pml4, v, alloc, tlb, False)

@@ -532,14 +532,25 @@ class PhysicalMemoryManager(object):
         return result
 
     def _alloc_frame(self):
+        # The one-frame path of _find + _change_range, a word at a time from
+        # the hint (every word before it is full): no masks, no popcount.
         if self.frames_free <= 0:
             return E_NOMEM
-        frame = self._find(self.hint_word << WORD_SHIFT, self.frames_total, _FIND_FREE)
-        if frame < 0:
-            return E_NOMEM
-        self.hint_word = frame >> WORD_SHIFT
-        self._change_range(frame, frame + 1, _OP_ALLOC)
-        return frame << FRAME_SHIFT
+        word = self.hint_word
+        while word < self.words:
+            used = self._load(self.used_map, word)
+            if used != _ONES:
+                frame = (word << WORD_SHIFT) + lowest_set_bit(~used)
+                if frame >= self.frames_total:
+                    return E_NOMEM          # the bits past the last frame
+                self._store(self.used_map, word,
+                            used | (r_uint(1) << (frame & (WORD_BITS - 1))))
+                self.hint_word = word
+                self.frames_free -= 1
+                self.frames_used += 1
+                return frame << FRAME_SHIFT
+            word += 1
+        return E_NOMEM
 
     def _alloc_contiguous(self, n, align_frames):
         if n <= 0 or align_frames <= 0 or (align_frames & (align_frames - 1)) != 0:
@@ -566,6 +577,8 @@ class PhysicalMemoryManager(object):
         return self.free_frames(phys, 1)
 
     def _free_frames(self, phys, n):
+        if n == 1 and self._free_one(phys):
+            return E_OK
         if n <= 0:
             _refuse('pmm: free of a run of no frames at ', phys)
             return E_INVALID
@@ -586,6 +599,27 @@ class PhysicalMemoryManager(object):
             return E_DOUBLE_FREE
         self._change_range(first, first + n, _OP_FREE)
         return E_OK
+
+    def _free_one(self, phys):
+        """Frees the frame at phys when it is an allocated (used, not
+        reserved) frame; returns True then, False (nothing changed) for
+        anything else, which _free_frames then refuses with its log line."""
+        if phys < 0 or phys & FRAME_MASK:
+            return False
+        frame = phys >> FRAME_SHIFT
+        if frame >= self.frames_total:
+            return False
+        word = frame >> WORD_SHIFT
+        bit = r_uint(1) << (frame & (WORD_BITS - 1))
+        used = self._load(self.used_map, word)
+        if not (used & bit) or (self._load(self.reserved_map, word) & bit):
+            return False
+        self._store(self.used_map, word, used & ~bit)
+        self.frames_used -= 1
+        self.frames_free += 1
+        if word < self.hint_word:
+            self.hint_word = word
+        return True
 
     # ------------------------------------------------------------ queries
 

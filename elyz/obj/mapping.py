@@ -125,9 +125,14 @@ def _drop(m):
 
 
 def remove(index):
-    """Unmaps every page of record index and frees it; returns nothing."""
+    """Unmaps every page of record index and frees it; returns nothing.
+    The pages of a process being torn down (exited, its space not the
+    active one) are left in its tables: address_space.destroy frees those
+    whole, never the frames they name, and no CPU walks them any more."""
     m = _mappings[index]
-    address_space.unmap_pages(process.get(m.process).space, m.virt, m.pages)
+    proc = process.get(m.process)
+    if proc.state != process.STATE_EXITED or address_space.current() == proc.space:
+        address_space.unmap_pages(proc.space, m.virt, m.pages)
     _drop(m)
 
 

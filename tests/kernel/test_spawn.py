@@ -8,17 +8,19 @@ import pytest
 from elyz.abi import limits
 from elyz.abi.errors import (E_BADDESC, E_DEAD, E_INVALID, E_LIMIT, E_NOEXEC, E_NOMEM,
                              E_NOSLOTS, E_RIGHTS)
-from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, PROCESS_RIGHTS, RIGHT_BORROW,
+from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, PROCESS_RIGHTS, PROT_READ, PROT_WRITE,
+                             RIGHT_BORROW,
                              RIGHT_EXEC, RIGHT_MAP, RIGHT_READ, RIGHT_TRANSFER, RIGHT_WAIT,
                              RIGHT_WRITE, STRENGTH_STRONG)
 from elyz.kernel import sched, spawn
 from elyz.loader import elf
 from elyz.mm import address_space, heap, kernel_stacks, paging
 from elyz.obj import api, mapping, memory, process
+from elyz.mm.pmm import FRAME_FREE, FRAME_USED, pmm
 from elyz.rlib_kernel import rawmem
 from tests.kernel.conftest import (HHDM, IMAGE_AT, SCRATCH, descriptors, drain_frames,
-                                   give_back, kernel_stack_pages, place_image, read_bytes,
-                                   run_queue, write_bytes)
+                                   give_back, kernel_stack_pages, memory_object_with,
+                                   mirror, place_image, read_bytes, run_queue, write_bytes)
 from tests.loader import images
 
 PAGE = limits.PAGE_SIZE
@@ -127,6 +129,41 @@ def test_each_segment_holds_its_file_bytes_then_zeros(kworld):
     for seg in parsed(data).segments[:parsed(data).count]:
         n = elf.page_count(seg) * PAGE
         assert page_bytes(child, elf.page_base(seg), n) == images.expected_pages(seg, data)
+
+
+def dirty_free_frames():
+    """Fills every free frame with 0xA5 (as a frame freed by another process
+    may be): what a process sees must be zero or its own data."""
+    taken = []
+    while True:
+        phys = pmm.alloc_frame()
+        if phys < 0:
+            break
+        taken.append(phys)
+    for phys in taken:
+        rawmem.fill(HHDM + phys, 0xA5, PAGE)
+        pmm.free_frame(phys)
+    return len(taken)
+
+
+def test_segments_and_stack_hold_no_stale_bytes_of_recycled_frames(kworld):
+    data = minimal_image()
+    assert dirty_free_frames() > 100
+    child = process.get(kernel_spawn(data))
+    for seg in parsed(data).segments[:parsed(data).count]:
+        n = elf.page_count(seg) * PAGE
+        assert page_bytes(child, elf.page_base(seg), n) == images.expected_pages(seg, data)
+    stack = page_bytes(child, spawn.STACK_TOP - spawn.STACK_SIZE, spawn.STACK_SIZE)
+    block = (len(ARGS_BLOCK) + 15) & ~15
+    assert stack[:-block] == b'\0' * (spawn.STACK_SIZE - block)
+    assert not memory._accounting.kernel_fills         # off again
+
+
+def test_a_failed_segment_allocation_turns_kernel_fills_off(kworld, caller):
+    hoard = drain_frames(0)
+    assert caller_spawn(caller, []) == E_NOMEM
+    assert not memory._accounting.kernel_fills
+    give_back(hoard)
 
 
 def test_the_stack_lies_below_stack_top_with_the_args_block_at_its_top(kworld):
@@ -390,3 +427,121 @@ def test_the_image_window_refuses_a_descriptor_without_read(kworld, caller, whic
     assert spawn.image_window(caller, desc) == 0
     assert spawn.window_error() == error
     assert paging.translate(kworld.kernel_pml4, spawn.IMAGE_WINDOW) < 0
+
+
+# ------------------------------------------------------------ shared read-only segments
+
+RODATA_VADDR = 0x402000
+
+
+def page_separated_image():
+    """Text R+X (file page 1), rodata R (file page 2, and a second page of
+    p_memsz beyond p_filesz, whose file page 3 is zeros), data R+W with bss
+    (file page 4): each segment's file bytes alone on their pages, as
+    user/lib/user.ld lays them out."""
+    e = images.Elf()
+    e.load(images.TEXT_VADDR, PAGE, 0x300, 0x300, images.PF_R | images.PF_X)
+    e.load(RODATA_VADDR, 2 * PAGE, 0x40, PAGE + 0x40, images.PF_R)
+    e.load(0x404000, 4 * PAGE, 0x20, 0x1000, images.PF_R | images.PF_W)
+    e.phdrs.append(images.Elf.phdr(images.PT_GNU_STACK, images.PF_R | images.PF_W, align=16))
+    e.header['entry'] = images.TEXT_VADDR + 0x100
+    e.payload[PAGE + 0x100] = images.JMP_SELF
+    e.payload[2 * PAGE] = 'R' * 0x40
+    e.payload[4 * PAGE] = 'D' * 0x20
+    e.size = 4 * PAGE + 0x20
+    return e.build()
+
+
+def image_object(caller, data, sealed=True):
+    """Gives caller an image MemoryObject holding data (read and map rights:
+    no write, as the kernel's copy of the user image); returns (desc, obj)."""
+    desc = memory_object_with(caller, data, RIGHT_MAP)
+    obj = memory.get(api.memory_named(caller, desc, RIGHT_READ))
+    if sealed:
+        memory.seal(obj)
+    return desc, obj
+
+
+def window_spawn(kworld, caller, image_desc):
+    """Spawns from caller's image object as the spawn system call does
+    (the window's pages mirrored in simulated memory: test_syscall.py)."""
+    base = spawn.image_window(caller, image_desc)
+    assert base == spawn.IMAGE_WINDOW
+    mirror(kworld.kernel_pml4, base, spawn._state.window_pages)
+    write_bytes(ARGS, ARGS_BLOCK)
+    index = spawn.spawn(caller, base, spawn.image_size(caller, image_desc), PASSED, 0, ARGS,
+                        len(ARGS_BLOCK))
+    spawn.close_window()
+    return index
+
+
+def test_read_only_segments_map_the_sealed_image_frames_and_data_is_copied(kworld, caller):
+    data = page_separated_image()
+    desc, image = image_object(caller, data)
+    live = memory.live_frames()
+    child = process.get(window_spawn(kworld, caller, desc))
+    assert address_space.translate(child.space, images.TEXT_VADDR) == memory.frame(image, 1)
+    assert address_space.translate(child.space, RODATA_VADDR) == memory.frame(image, 2)
+    assert address_space.translate(child.space, RODATA_VADDR + PAGE) == memory.frame(image, 3)
+    data_phys = address_space.translate(child.space, 0x404000)
+    assert data_phys not in [memory.frame(image, i) for i in range(image.pages)]
+    # Only the data segment and the stack took frames.
+    assert memory.live_frames() == live + 1 + spawn.STACK_SIZE // PAGE
+    text, rodata = describe(child, SLOT0), describe(child, SLOT0 + 1)
+    assert (text.rights, text.size) == (RIGHT_READ | RIGHT_MAP | RIGHT_EXEC, PAGE)
+    assert (rodata.rights, rodata.size) == (RIGHT_READ | RIGHT_MAP, 2 * PAGE)
+    place_image(data)                                   # for parsed()
+    for seg in parsed(data).segments[:parsed(data).count]:
+        n = elf.page_count(seg) * PAGE
+        assert page_bytes(child, elf.page_base(seg), n) == images.expected_pages(seg, data)
+
+
+def test_a_shared_segment_is_never_writable_by_the_child(kworld, caller):
+    desc, image = image_object(caller, page_separated_image())
+    child = process.get(window_spawn(kworld, caller, desc))
+    for va in (images.TEXT_VADDR, RODATA_VADDR, RODATA_VADDR + PAGE):
+        assert not paging.get_flags(child.space, va) & paging.PAGE_WRITE
+    assert paging.get_flags(child.space, images.TEXT_VADDR) & paging.PAGE_NO_EXECUTE == 0
+    for value in (SLOT0, SLOT0 + 1):
+        assert api.map(child, value, 0x500000, 0, PAGE, PROT_READ | PROT_WRITE) == E_RIGHTS
+        assert api.clone(child, value, RIGHT_READ) == E_RIGHTS
+        assert api.transfer(child, value, value) == E_RIGHTS
+
+
+def test_an_image_that_is_not_sealed_is_copied(kworld, caller):
+    desc, image = image_object(caller, page_separated_image(), sealed=False)
+    child = process.get(window_spawn(kworld, caller, desc))
+    assert address_space.translate(child.space, images.TEXT_VADDR) != memory.frame(image, 1)
+    assert image.views == 0
+
+
+def test_a_page_holding_other_bytes_of_the_image_is_copied(kworld, caller):
+    # minimal_elf's text page also holds the ELF header and the data bytes.
+    data = minimal_image()
+    desc, image = image_object(caller, data)
+    child = process.get(window_spawn(kworld, caller, desc))
+    assert address_space.translate(child.space, images.TEXT_VADDR) != memory.frame(image, 0)
+    assert image.views == 0
+    place_image(data)
+    seg = parsed(data).segments[0]
+    assert page_bytes(child, images.TEXT_VADDR, PAGE) == images.expected_pages(seg, data)
+
+
+def test_shared_image_frames_outlive_the_image_descriptor_until_the_child_ends(kworld,
+                                                                               caller):
+    before = snapshot(kworld, caller)
+    live = memory.live_frames()
+    desc, image = image_object(caller, page_separated_image())
+    text_phys = memory.frame(image, 1)
+    index = window_spawn(kworld, caller, desc)
+    handle = spawn.spawned_descriptor()
+    child = process.get(index)
+    assert api.release(caller, desc) == 0              # the image object dies
+    assert pmm.frame_state(text_phys) == FRAME_USED
+    assert address_space.translate(child.space, images.TEXT_VADDR) == text_phys
+    assert page_bytes(child, images.TEXT_VADDR, PAGE)[0x100:0x102] == images.JMP_SELF
+    sched.kill(index, 0)
+    assert pmm.frame_state(text_phys) == FRAME_FREE
+    assert memory.live_frames() == live
+    assert api.release(caller, handle) == 0
+    assert snapshot(kworld, caller) == before

@@ -484,6 +484,87 @@ def test_out_of_memory_in_the_upper_half_loses_no_frame(frames, pml4):
     assert frames.used == 1 + count_tables(pml4, 256, 511)
 
 
+# ------------------------------------------------------------ map_frames
+
+def frame_list(physes):
+    """Returns the kernel address of a word array holding physes (in
+    simulated memory above the fake allocator's frames)."""
+    base = HHDM + 0x4000000
+    rawmem.simulated().add_region(base, 8 * max(1, len(physes)))
+    for i, phys in enumerate(physes):
+        rawmem.store_u64(base + 8 * i, phys)
+    return base
+
+
+def test_map_frames_maps_each_page_to_its_frame_across_page_tables(frames, pml4):
+    virt = 2 * LARGE_PAGE_SIZE - 3 * PAGE_SIZE          # three pages, then a second PT
+    physes = [0x9000 + 0x3000 * i for i in range(6)]
+    assert paging.map_frames(pml4, virt, frame_list(physes), 6, PAGE_WRITE | PAGE_USER,
+                             frames) == 0
+    for i, phys in enumerate(physes):
+        assert paging.translate(pml4, virt + i * PAGE_SIZE + 8) == phys + 8
+        assert paging.get_flags(pml4, virt + i * PAGE_SIZE) == PAGE_WRITE | PAGE_USER
+    assert count_tables(pml4) == 4                     # PDPT, PD, two PTs
+    assert paging.unmap_range(pml4, virt, 6 * PAGE_SIZE, frames) == 0
+    assert count_tables(pml4) == 0 and frames.used == 1
+
+
+def test_map_frames_of_no_page_maps_nothing(frames, pml4):
+    assert paging.map_frames(pml4, 0x1000, frame_list([]), 0, 0, frames) == 0
+    assert frames.used == 1
+
+
+def test_map_frames_refuses_what_map_refuses(frames, pml4):
+    flist = frame_list([0x9000])
+    assert paging.map_frames(pml4, 0x1001, flist, 1, 0, frames) == E_ALIGN
+    assert paging.map_frames(pml4, UPPER, flist, 1, PAGE_USER, frames) == E_INVALID
+    assert paging.map_frames(pml4, 0x1000, flist, -1, 0, frames) == E_INVALID
+    assert paging.map_frames(pml4, 0x1000, frame_list([0x9001]), 1, 0, frames) == E_ALIGN
+    assert frames.used == 1
+
+
+def test_a_conflict_midway_through_map_frames_undoes_it_and_tells_the_tlb(frames, pml4):
+    assert paging.map(pml4, 0x8000, 0x9000, 0, frames) == 0
+    used = frames.used
+    tlb = RecordingTlb()
+    physes = [0x20000 + PAGE_SIZE * i for i in range(8)]
+    assert paging.map_frames(pml4, 0x4000, frame_list(physes), 8, 0, frames, tlb) == \
+        E_ALREADY_MAPPED
+    assert frames.used == used
+    assert sorted(tlb.calls) == [0x4000, 0x5000, 0x6000, 0x7000]
+    for virt in range(0x4000, 0xc000, PAGE_SIZE):
+        expected = 0x9000 if virt == 0x8000 else E_NOT_MAPPED
+        assert paging.translate(pml4, virt) == expected
+
+
+def test_out_of_memory_midway_through_map_frames_undoes_it(frames, pml4):
+    frames.budget = 4                         # PDPT, PD and two PTs: the third PT fails
+    count = 2 * 512 + 4
+    physes = [0x100000 + PAGE_SIZE * i for i in range(count)]
+    assert paging.map_frames(pml4, 0x1000, frame_list(physes), count, PAGE_WRITE,
+                             frames) == E_NOMEM
+    assert frames.used == 1
+    assert all(entry_at(pml4, i) == 0 for i in range(512))
+
+
+def test_a_bad_frame_on_a_new_page_table_leaves_no_empty_table(frames, pml4):
+    virt = LARGE_PAGE_SIZE - PAGE_SIZE        # the second page needs a new PT
+    assert paging.map_frames(pml4, virt, frame_list([0x9000, 0xa001]), 2, 0,
+                             frames) == E_ALIGN
+    assert frames.used == 1 and count_tables(pml4) == 0
+
+
+def test_unmap_range_clears_a_run_and_frees_each_emptied_table_once(frames, pml4):
+    physes = [0x100000 + PAGE_SIZE * i for i in range(600)]
+    assert paging.map_frames(pml4, 0x1000, frame_list(physes), 600, 0, frames) == 0
+    assert paging.map(pml4, 0x40000000, 0x9000, 0, frames) == 0    # keeps the PDPT
+    tlb = RecordingTlb()
+    assert paging.unmap_range(pml4, 0, 0x40000000, frames, tlb) == 0
+    assert len(tlb.calls) == 600 + 2           # each page, then per emptied PT
+    assert count_tables(pml4) == 3             # PDPT, PD and PT of 0x40000000
+    assert paging.translate(pml4, 0x40000000) == 0x9000
+
+
 # ------------------------------------------------------------ large pages
 
 def test_map_range_uses_2mib_pages_where_aligned_and_allowed(frames, pml4):
@@ -740,6 +821,10 @@ def rpy_map_range(pml4, virt, phys, size, flags):
     return paging.map_range(pml4, virt, phys, size, flags, _frames)
 
 
+def rpy_map_frames(pml4, virt, frames, count, flags):
+    return paging.map_frames(pml4, virt, frames, count, flags, _frames, _tlb)
+
+
 def rpy_unmap(pml4, virt):
     return paging.unmap(pml4, virt, _frames, _tlb)
 
@@ -764,7 +849,8 @@ def rpy_query(pml4, virt):
 
 RPY_ENTRY_POINTS = [
     (rpy_create, []), (rpy_destroy, [int]), (rpy_kernel_half, [int, int]),
-    (rpy_map, [int] * 4), (rpy_map_range, [int] * 5), (rpy_unmap, [int] * 2),
+    (rpy_map, [int] * 4), (rpy_map_range, [int] * 5), (rpy_map_frames, [int] * 5),
+    (rpy_unmap, [int] * 2),
     (rpy_unmap_no_tlb, [int] * 2), (rpy_unmap_range, [int] * 3),
     (rpy_protect, [int] * 3), (rpy_query, [int] * 2),
 ]

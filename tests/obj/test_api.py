@@ -540,6 +540,24 @@ def test_exit_releases_every_descriptor_and_frees_the_space(world):
             lease.queued()) == (0, 0, 0, 0)
 
 
+def test_exit_of_a_process_leaves_no_mapping_of_its_objects_in_other_spaces(world):
+    # The exiting space's own pages are not unmapped one by one (its tables
+    # go whole), but an object dying with it leaves every other space.
+    owner = spawn()
+    other = spawn()
+    desc = api.allocate(owner, 2 * PAGE, ALL)
+    lent = api.borrow(owner, desc, 0)
+    assert api.map(owner, desc, VA, 0, 2 * PAGE, RW) == 0
+    given = api.transfer(owner, lent, api.grant(owner, other, RIGHT_GIVE, False))
+    assert api.map(other, given, VA, 0, 2 * PAGE, RW) == 0
+    tables = address_space.table_frames(other.space)
+    assert api.exit(owner, 0) == 0
+    assert address_space.translate(other.space, VA) == E_NOT_MAPPED
+    assert address_space.translate(other.space, VA + PAGE) == E_NOT_MAPPED
+    assert address_space.table_frames(other.space) < tables
+    assert describe(other, given).dead
+
+
 def test_an_exited_process_is_a_zombie_with_its_exit_code_while_strong_descriptors_remain(
         world, proc):
     child = api.spawn(proc, RIGHT_WAIT)

@@ -9,10 +9,18 @@
 #define ELYZ_USER_BASE          0x400000UL
 
 /* The heap: memory objects mapped one after the other from ELYZ_HEAP_BASE,
- * never at or above ELYZ_HEAP_LIMIT; each at least ELYZ_HEAP_CHUNK bytes,
- * and at least a quarter of the heap so far (few descriptors). */
+ * never at or above ELYZ_HEAP_LIMIT.  The first is ELYZ_HEAP_FIRST_CHUNK
+ * bytes (or what the first request needs, in whole ELYZ_HEAP_FIRST_UNITs):
+ * room for what every program's start-up takes, about 620 KiB (the GC's
+ * nursery of 264 KiB and its large-object slack, the 128 KiB shadow stack,
+ * the GC's address stacks), and some slack; the kernel zeroes every byte
+ * of it at allocate, so it is no larger.  Each later one is at least
+ * ELYZ_HEAP_CHUNK bytes, and at least a quarter of the heap so far (few
+ * descriptors), in whole ELYZ_HEAP_CHUNKs. */
 #define ELYZ_HEAP_BASE          0x10000000UL
 #define ELYZ_HEAP_LIMIT         0x50000000UL
+#define ELYZ_HEAP_FIRST_CHUNK   (640UL << 10)
+#define ELYZ_HEAP_FIRST_UNIT    (64UL << 10)
 #define ELYZ_HEAP_CHUNK         (1UL << 20)
 
 /* The stack the crt assumes below the initial rsp when the kernel passes

@@ -4,10 +4,13 @@
  * Memory comes from the kernel: allocate(size, READ|WRITE|MAP) makes a
  * MemoryObject, map(desc, vaddr, 0, size, PROT_READ|PROT_WRITE) maps it at
  * the end of the heap, so the heap is one contiguous range [ELYZ_HEAP_BASE,
- * heap_end) growing up to ELYZ_HEAP_LIMIT.  Each growth maps at least
- * ELYZ_HEAP_CHUNK (1 MiB) and at least a quarter of the heap so far (few
- * descriptors: about 25 for 256 MiB), whole MiB, at most
- * ELYZ_MAX_OBJECT_SIZE.  The heap never shrinks: memory freed is reused.
+ * heap_end) growing up to ELYZ_HEAP_LIMIT.  The first growth maps
+ * ELYZ_HEAP_FIRST_CHUNK (640 KiB: what every program's start-up needs, with
+ * some slack), or more in whole ELYZ_HEAP_FIRST_UNITs (64 KiB) if the first
+ * request needs it; each later one at least ELYZ_HEAP_CHUNK (1 MiB) and at
+ * least a quarter of the heap so far (few descriptors: about 25 for 256
+ * MiB), whole MiB, at most ELYZ_MAX_OBJECT_SIZE.  The heap never shrinks:
+ * memory freed is reused.
  *
  * Blocks, 16-byte aligned, tile the heap; each starts with a header:
  *     prev_size  the size of the block just below (0 for the first)
@@ -99,12 +102,14 @@ static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 static int grow(size_t need)
 {
     size_t mapped = (size_t)(heap_end - HEAP_BASE);
+    size_t least = mapped == 0 ? ELYZ_HEAP_FIRST_CHUNK : ELYZ_HEAP_CHUNK;
+    size_t unit = mapped == 0 ? ELYZ_HEAP_FIRST_UNIT : ELYZ_HEAP_CHUNK;
     size_t chunk = need + 2 * HEADER;
-    if (chunk < ELYZ_HEAP_CHUNK) chunk = ELYZ_HEAP_CHUNK;
+    if (chunk < least) chunk = least;
     if (chunk < mapped / 4) chunk = mapped / 4;
-    chunk = round_up(chunk, ELYZ_HEAP_CHUNK);
+    chunk = round_up(chunk, unit);
     if (chunk > ELYZ_MAX_OBJECT_SIZE) {
-        chunk = round_up(need + 2 * HEADER, ELYZ_HEAP_CHUNK);
+        chunk = round_up(need + 2 * HEADER, unit);
         if (chunk > ELYZ_MAX_OBJECT_SIZE) return 0;
     }
     if (chunk > (size_t)(HEAP_LIMIT - heap_end)) return 0;
