@@ -25,6 +25,10 @@ FIELDS = [
     'frames_free',          # free physical frames
     'heap_bytes',           # kernel heap bytes in use
     'heap_pages',           # pages the kernel heap took from the frame allocator (kept)
+    'endpoints',            # channel endpoint records in use
+    'messages',             # messages queued in endpoints
+    'message_bytes',        # bytes of the queued messages
+    'in_flight',            # descriptors the queued messages carry
 ]
 WORDS = len(FIELDS)
 _INDEXED = unrolling_iterable(list(enumerate(FIELDS)))

@@ -44,6 +44,11 @@ gives it (tests/abi checks that the two agree):
     E_FAULT            a user pointer that is not mapped with the access the
                        call needs (checked before use, or faulted in a copy)
     E_NOSYS            no system call has that number
+    E_CLOSED           the channel's other endpoint is gone
+    E_WOULDBLOCK       the call would block: no message (a non-blocking
+                       receive) or a full queue (send)
+    E_BUFFER           the receive buffer is too small for the next message
+                       (bytes or descriptors): the message stays queued
 
     error_name(code) -> the constant name of code ('E_NOMEM', ...), or
                         'E_UNKNOWN' for anything else
@@ -76,13 +81,16 @@ E_MALFORMED = -20
 E_NOENT = -21
 E_FAULT = -22
 E_NOSYS = -23
+E_CLOSED = -24
+E_WOULDBLOCK = -25
+E_BUFFER = -26
 
 # Index i holds the name of error -i.
 NAMES = ['E_OK', 'E_NOMEM', 'E_INVALID', 'E_DOUBLE_FREE', 'E_RESERVED',
          'E_OUT_OF_RANGE', 'E_NOT_MAPPED', 'E_ALREADY_MAPPED', 'E_ALIGN', 'E_REFUSED',
          'E_BADDESC', 'E_DEAD', 'E_RIGHTS', 'E_NOSLOTS', 'E_KIND', 'E_RANGE', 'E_OVERLAP',
          'E_LIMIT', 'E_EXITED', 'E_NOEXEC', 'E_MALFORMED', 'E_NOENT', 'E_FAULT',
-         'E_NOSYS']
+         'E_NOSYS', 'E_CLOSED', 'E_WOULDBLOCK', 'E_BUFFER']
 
 
 def error_name(code):

@@ -6,17 +6,21 @@ transfer keep or drop them, never add.
 
     KIND_MEMORY   a MemoryObject: zero-filled pages
     KIND_PROCESS  a Process: descriptor table, address space, state
+    KIND_CHANNEL  a channel endpoint: a queue of messages from its peer
 
-    RIGHT_READ RIGHT_WRITE RIGHT_EXEC   what a mapping may allow (memory)
+    RIGHT_READ RIGHT_WRITE RIGHT_EXEC   what a mapping may allow (memory);
+                     receive (READ) and send (WRITE) on an endpoint
     RIGHT_MAP        map the object into the holder's address space (memory)
     RIGHT_CLONE      make another descriptor of the same strength (any kind)
     RIGHT_TRANSFER   move the descriptor to another process (any kind)
     RIGHT_BORROW     make a lease: a weak, possibly expiring descriptor (any kind)
-    RIGHT_WAIT       learn the process's state and exit code (process)
+    RIGHT_WAIT       learn the process's state and exit code (process), wait
+                     for a message or the peer's end (endpoint: wait_any)
     RIGHT_GIVE       move descriptors into the process (process): the
                      target of a transfer needs it
 
-    MEMORY_RIGHTS, PROCESS_RIGHTS   the rights that kind can carry
+    MEMORY_RIGHTS, PROCESS_RIGHTS, CHANNEL_RIGHTS   the rights that kind
+                                    can carry
     PROT_READ PROT_WRITE PROT_EXEC  a mapping's protection: the same bits
                                     as the rights that allow them
     PROT_ALL                        every protection bit
@@ -27,7 +31,8 @@ transfer keep or drop them, never add.
 KIND_NONE = 0
 KIND_MEMORY = 1
 KIND_PROCESS = 2
-KIND_NAMES = ['none', 'memory', 'process']
+KIND_CHANNEL = 3
+KIND_NAMES = ['none', 'memory', 'process', 'channel']
 
 RIGHT_READ = 1 << 0
 RIGHT_WRITE = 1 << 1
@@ -42,6 +47,8 @@ RIGHT_GIVE = 1 << 8
 MEMORY_RIGHTS = (RIGHT_READ | RIGHT_WRITE | RIGHT_EXEC | RIGHT_MAP | RIGHT_CLONE |
                  RIGHT_TRANSFER | RIGHT_BORROW)
 PROCESS_RIGHTS = RIGHT_WAIT | RIGHT_GIVE | RIGHT_CLONE | RIGHT_TRANSFER | RIGHT_BORROW
+CHANNEL_RIGHTS = (RIGHT_READ | RIGHT_WRITE | RIGHT_CLONE | RIGHT_TRANSFER | RIGHT_BORROW |
+                  RIGHT_WAIT)
 
 PROT_READ = RIGHT_READ
 PROT_WRITE = RIGHT_WRITE
@@ -65,4 +72,6 @@ def rights_of_kind(kind):
         return MEMORY_RIGHTS
     if kind == KIND_PROCESS:
         return PROCESS_RIGHTS
+    if kind == KIND_CHANNEL:
+        return CHANNEL_RIGHTS
     return 0

@@ -37,6 +37,11 @@ SYSCALLS = [
     (15, 'map', ('desc', 'vaddr', 'offset', 'length', 'prot'), '0'),
     (16, 'unmap', ('vaddr', 'length'), 'pages unmapped'),
     (17, 'describe', ('desc', 'out'), '0'),
+    (20, 'channel_create', ('rights', 'out'), '0'),
+    (21, 'channel_send', ('endpoint', 'buf', 'length', 'descs', 'count'), '0'),
+    (22, 'channel_recv', ('endpoint', 'buf', 'length', 'descs', 'max', 'flags'),
+     'length + count << 32'),
+    (23, 'wait_any', ('descs', 'count', 'flags'), 'the index of a ready descriptor'),
 ]
 
 ERRORS = {
@@ -59,6 +64,13 @@ ERRORS = {
             'E_OVERLAP', 'E_NOMEM'),
     'unmap': ('E_ALIGN', 'E_INVALID', 'E_RANGE', 'E_NOMEM'),
     'describe': ('E_FAULT', 'E_BADDESC'),
+    'channel_create': ('E_INVALID', 'E_FAULT', 'E_NOSLOTS', 'E_NOMEM'),
+    'channel_send': ('E_INVALID', 'E_LIMIT', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND',
+                     'E_RIGHTS', 'E_CLOSED', 'E_WOULDBLOCK', 'E_NOMEM'),
+    'channel_recv': ('E_INVALID', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS',
+                     'E_CLOSED', 'E_WOULDBLOCK', 'E_BUFFER', 'E_NOSLOTS'),
+    'wait_any': ('E_INVALID', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS',
+                 'E_WOULDBLOCK'),
 }
 
 for _number, _name, _args, _result in SYSCALLS:

@@ -13,7 +13,7 @@ the heap's bytes in use.
 from elyz.abi.limits import MAX_PROCESSES
 from elyz.mm import address_space, heap
 from elyz.mm.pmm import pmm
-from elyz.obj import api, lease, mapping, memory, process
+from elyz.obj import api, channel, lease, mapping, memory, process
 
 PAGE = 4096
 
@@ -45,4 +45,8 @@ def take(out):
     out.frames_free = pmm.frames_free
     out.heap_bytes = heap.kernel_heap.bytes_in_use
     out.heap_pages = heap.kernel_heap.bytes_reserved_from_pages // PAGE
+    out.endpoints = channel.records_in_use()
+    out.messages = channel.messages_in_use()
+    out.message_bytes = channel.bytes_queued()
+    out.in_flight = api.descriptors_in_flight()
     return out

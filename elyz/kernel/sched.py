@@ -30,6 +30,10 @@ task is runnable, and also next after the task it watches ended
     sleep_until(tick)          blocks until clock.ticks() >= tick
     wait_for(index) -> True when the process exited, False when the wait
                                was cut short (it cannot be: for the caller)
+    wait_events()              blocks until wake_event_waiters (a message
+                               queued, a peer gone, a process ended); the
+                               caller checks its condition again
+    wake_event_waiters()       makes every task in wait_events runnable
     exit_current(code)         tears the running process down; never returns
     kill(index, code)          the same for a process that is not running
     wait_idle_until_exited(index)   the idle context (kernel self-tests)
@@ -56,6 +60,7 @@ TASK_RUNNING = 2
 TASK_SLEEPING = 3
 TASK_WAITING = 4
 TASK_ZOMBIE = 5                 # exited; its kernel stack waits to be freed
+TASK_WAITING_EVENTS = 6         # channel receive / wait_any: until an event
 
 # A task's context block in the kernel heap: the FPU/SSE area, then the
 # saved kernel rsp.
@@ -89,6 +94,7 @@ class _Scheduler(object):
         self.idle_watch = -1        # the task whose end the idle context waits for
         self.idle_wanted = False    # it ended: the idle context runs next
         self.user_entered = False   # boot_to_first_user logged
+        self.event_waiters = 0      # tasks in TASK_WAITING_EVENTS
 
 
 _tasks = [Task(i) for i in range(MAX_PROCESSES)]
@@ -310,6 +316,29 @@ def wait_for(index):
         _switch_away()
 
 
+def wait_events():
+    """See the module docstring; returns 0."""
+    prev = _sched.current
+    if prev == IDLE:
+        return 0
+    _tasks[prev].state = TASK_WAITING_EVENTS
+    _sched.event_waiters += 1
+    _switch_away()
+    return 0
+
+
+def wake_event_waiters():
+    """See the module docstring; returns nothing."""
+    if _sched.event_waiters == 0:
+        return
+    i = 0
+    while i < MAX_PROCESSES:
+        if _tasks[i].state == TASK_WAITING_EVENTS:
+            _sched.event_waiters -= 1
+            _enqueue(i)
+        i += 1
+
+
 def _wake_waiters(index):
     i = 0
     while i < MAX_PROCESSES:
@@ -348,6 +377,7 @@ def _end_task(index, code):
     t.exit_code = code
     _sched.zombies += 1
     _wake_waiters(index)
+    wake_event_waiters()            # wait_any on it, or a peer its exit closed
     if _sched.idle_watch == index:
         _sched.idle_watch = -1
         _sched.idle_wanted = _sched.current != IDLE
@@ -359,6 +389,8 @@ def kill(index, code):
     t = _tasks[index]
     if t.state == TASK_RUNNABLE:
         _remove_from_queue(index)
+    elif t.state == TASK_WAITING_EVENTS:
+        _sched.event_waiters -= 1
     if t.state != TASK_FREE and t.state != TASK_ZOMBIE:
         _end_task(index, code)
     _reap()
@@ -416,6 +448,7 @@ def reset_for_tests():
     _sched.idle_watch = -1
     _sched.idle_wanted = False
     _sched.user_entered = False
+    _sched.event_waiters = 0
     _sched.head = -1
     _sched.tail = -1
     _sched.runnable = 0

@@ -16,8 +16,9 @@ the caller's own table (elyz/obj/api.py).
 from rpython.rlib.objectmodel import specialize
 
 from elyz.abi import counters, description, syscalls
-from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS
-from elyz.abi.rights import RIGHT_WAIT
+from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS, E_WOULDBLOCK
+from elyz.abi import limits
+from elyz.abi.rights import CHANNEL_RIGHTS, RIGHT_WAIT
 from elyz.kernel import accounting, sched, spawn
 from elyz.lib import clock, log
 from elyz.mm import heap, usercopy
@@ -31,6 +32,11 @@ MAX_SLEEP_TICKS = 1 << 40
 WORD = 8
 PASSED_OFFSET = 0               # spawn's staging: descriptor values, then args
 ARGS_OFFSET = 1024
+STAGING_SIZE = DEBUG_WRITE_MAX + 1024   # also a message (bytes, then descriptors)
+MESSAGE_VALUES_OFFSET = limits.MAX_MESSAGE_BYTES
+RECEIVED_LENGTH_MASK = (1 << 32) - 1
+RECV_NONBLOCK = 1               # channel_recv and wait_any: E_WOULDBLOCK, never block
+WAIT_ANY_MAX = 16               # descriptors one wait_any watches
 
 
 class _Buffers(object):
@@ -38,6 +44,8 @@ class _Buffers(object):
         self.staging = 0        # DEBUG_WRITE_MAX bytes in the kernel heap
         self.description = api.Description()
         self.counters = counters.Counters()
+        self.pair = api.Pair()
+        self.peeked = api.Peeked()
 
 
 _buffers = _Buffers()
@@ -45,7 +53,7 @@ _buffers = _Buffers()
 
 def init():
     """Allocates the staging buffer; returns 0 or E_NOMEM."""
-    _buffers.staging = heap.kernel_heap.malloc(DEBUG_WRITE_MAX)
+    _buffers.staging = heap.kernel_heap.malloc(STAGING_SIZE)
     if _buffers.staging == 0:
         return E_NOMEM
     return 0
@@ -214,10 +222,102 @@ def sys_describe(desc, out, a2, a3, a4, a5):
     return _copy_words_out(out, d, description.word, DESCRIPTION_WORDS)
 
 
+# ------------------------------------------------------------ channels
+
+def sys_channel_create(rights, out, a2, a3, a4, a5):
+    if rights & ~CHANNEL_RIGHTS:
+        return E_INVALID
+    if not _words_out_ok(out, 2):
+        return E_FAULT
+    pair = _buffers.pair
+    status = api.channel_create(_caller(), rights, pair)
+    if status < 0:
+        return status
+    staging = _buffers.staging
+    rawmem.store_u64(staging, pair.first)
+    rawmem.store_u64(staging + WORD, pair.second)
+    return usercopy.copy_to_user(out, staging, 2 * WORD)
+
+
+def sys_channel_send(ep, buf, length, descs, count, a5):
+    if length < 0 or count < 0 or count > limits.MAX_MESSAGE_DESCRIPTORS:
+        return E_INVALID
+    if length > limits.MAX_MESSAGE_BYTES:
+        return E_LIMIT
+    staging = _buffers.staging
+    status = usercopy.copy_from_user(staging, buf, length)
+    if status == 0:
+        status = usercopy.copy_from_user(staging + MESSAGE_VALUES_OFFSET, descs, count * WORD)
+    if status < 0:
+        return status
+    return api.channel_send(_caller(), ep, staging, length, staging + MESSAGE_VALUES_OFFSET,
+                            count)
+
+
+def sys_channel_recv(ep, buf, length, descs, max_count, flags):
+    if length < 0 or max_count < 0 or flags & ~RECV_NONBLOCK:
+        return E_INVALID
+    # The kernel writes at most MAX_MESSAGE_BYTES and MAX_MESSAGE_DESCRIPTORS
+    # words: only those must be writable.
+    if length > limits.MAX_MESSAGE_BYTES:
+        length = limits.MAX_MESSAGE_BYTES
+    if max_count > limits.MAX_MESSAGE_DESCRIPTORS:
+        max_count = limits.MAX_MESSAGE_DESCRIPTORS
+    if not _words_out_ok(descs, max_count) or not usercopy.user_range_ok(buf, length) or \
+            (length > 0 and not usercopy.pages_ok(buf, length, True)):
+        return E_FAULT
+    caller = _caller()
+    peeked = _buffers.peeked
+    while True:
+        status = api.channel_peek(caller, ep, peeked)
+        if status != E_WOULDBLOCK or flags & RECV_NONBLOCK:
+            break
+        sched.wait_events()
+    if status < 0:
+        return status
+    staging = _buffers.staging
+    result = api.channel_receive(caller, ep, length, max_count, staging,
+                                 staging + MESSAGE_VALUES_OFFSET)
+    if result < 0:
+        return result
+    received = result & RECEIVED_LENGTH_MASK
+    count = result >> api.RECEIVED_COUNT_SHIFT
+    # The pages were checked writable and nothing ran since: these copies
+    # cannot fail.
+    usercopy.copy_to_user(buf, staging, received)
+    usercopy.copy_to_user(descs, staging + MESSAGE_VALUES_OFFSET, count * WORD)
+    return result
+
+
+def sys_wait_any(descs, count, flags, a3, a4, a5):
+    if count < 1 or count > WAIT_ANY_MAX or flags & ~RECV_NONBLOCK:
+        return E_INVALID
+    staging = _buffers.staging
+    caller = _caller()
+    while True:
+        # Again after every wait: other processes' calls use the staging too.
+        status = usercopy.copy_from_user(staging, descs, count * WORD)
+        if status < 0:
+            return status
+        i = 0
+        while i < count:
+            ready = api.ready(caller, rawmem.load_u64(staging + i * WORD))
+            if ready != 0:
+                if ready < 0:
+                    return ready
+                return i
+            i += 1
+        if flags & RECV_NONBLOCK:
+            return E_WOULDBLOCK
+        sched.wait_events()
+
+
 HANDLERS = {
     'debug_write': sys_debug_write, 'exit': sys_exit, 'yield': sys_yield,
     'sleep': sys_sleep, 'clock': sys_clock, 'spawn': sys_spawn, 'wait': sys_wait,
     'self': sys_self, 'counters': sys_counters,
+    'channel_create': sys_channel_create, 'channel_send': sys_channel_send,
+    'channel_recv': sys_channel_recv, 'wait_any': sys_wait_any,
     'allocate': sys_allocate, 'clone': sys_clone, 'borrow': sys_borrow,
     'transfer': sys_transfer, 'release': sys_release, 'map': sys_map, 'unmap': sys_unmap,
     'describe': sys_describe,
@@ -255,4 +355,6 @@ def dispatch(frame):
                   trapframe.read(frame, args[2]), trapframe.read(frame, args[3]),
                   trapframe.read(frame, args[4]), trapframe.read(frame, args[5]))
     trapframe.write(frame, trapframe.SYSCALL_RESULT, result)
+    if api.take_events():
+        sched.wake_event_waiters()
 

@@ -50,17 +50,23 @@ were), so the timer's expiry never interleaves with an operation.
 
 from elyz.abi import limits
 from elyz.abi.description import Description
-from elyz.abi.errors import (E_BADDESC, E_DEAD, E_EXITED, E_INVALID, E_KIND, E_LIMIT,
-                             E_NOMEM, E_NOSLOTS, E_OVERLAP, E_RANGE, E_RIGHTS, E_ALIGN)
-from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROCESS_RIGHTS,
+from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_BUFFER, E_CLOSED, E_DEAD, E_EXITED,
+                             E_INVALID, E_KIND, E_LIMIT, E_NOMEM, E_NOSLOTS, E_OVERLAP,
+                             E_RANGE, E_RIGHTS, E_WOULDBLOCK)
+from elyz.abi.rights import (CHANNEL_RIGHTS, KIND_CHANNEL, KIND_MEMORY, KIND_PROCESS,
+                             MEMORY_RIGHTS, PROCESS_RIGHTS, RIGHT_READ, RIGHT_WAIT,
+                             RIGHT_WRITE,
                              PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, RIGHT_BORROW,
                              RIGHT_CLONE, RIGHT_GIVE, RIGHT_MAP, RIGHT_TRANSFER,
                              STRENGTH_STRONG, STRENGTH_WEAK)
 from elyz.lib import clock
-from elyz.obj import lease, mapping, memory, process, table
-from elyz.rlib_kernel import cpu
+from elyz.obj import channel, collector, lease, mapping, memory, process, table
+from elyz.rlib_kernel import cpu, rawmem
 
 PAGE_MASK = limits.PAGE_SIZE - 1
+WORD = 8
+MESSAGE_OVERHEAD = 64           # charged per message besides bytes and descriptors
+RECEIVED_COUNT_SHIFT = 32       # channel_receive: length + count << 32
 
 
 class _DescriptorCounts(object):
@@ -84,19 +90,76 @@ def weak_descriptors():
     return _descriptors.weak
 
 
+class _Ipc(object):
+    """Channel state: endpoints that died and wait for _settle, descriptors
+    in flight, events (a message queued, a peer gone) for the scheduler."""
+
+    def __init__(self):
+        self.dying = [0] * limits.MAX_ENDPOINTS
+        self.dying_count = 0
+        self.in_flight = 0
+        self.events = 0
+
+
+_ipc = _Ipc()
+
+
+class Peeked(object):
+    """What channel_peek reports of the next message: length in bytes and
+    count of descriptors."""
+
+    def __init__(self):
+        self.length = 0
+        self.count = 0
+
+
+_ipc_peeked = Peeked()
+
+
+class Pair(object):
+    """The two descriptor values channel_create makes."""
+
+    def __init__(self):
+        self.first = 0
+        self.second = 0
+
+
+def descriptors_in_flight():
+    """Returns how many descriptors queued messages carry."""
+    return _ipc.in_flight
+
+
+def take_events():
+    """Returns True when a message was queued or a peer went since the
+    last call (the scheduler then wakes the tasks waiting on channels)."""
+    happened = _ipc.events != 0
+    _ipc.events = 0
+    return happened
+
+
 def reset_for_tests():
     """Untranslated only: the counts of an empty system."""
     _descriptors.strong = 0
     _descriptors.weak = 0
+    _ipc.dying_count = 0
+    _ipc.in_flight = 0
+    _ipc.events = 0
 
 
 # ------------------------------------------------------------ helpers
 
+def _record(kind, index):
+    """Returns record index of kind (Memory, Process or Endpoint)."""
+    if kind == KIND_MEMORY:
+        return memory.get(index)
+    if kind == KIND_CHANNEL:
+        return channel.get(index)
+    return process.get(index)
+
+
 def _object(ref):
-    """Returns the record an OBJECT word names (Memory or Process)."""
-    if table.ref_kind(ref) == KIND_MEMORY:
-        return memory.get(table.ref_index(ref))
-    return process.get(table.ref_index(ref))
+    """Returns the record an OBJECT word names."""
+    return _record(table.ref_kind(ref), table.ref_index(ref))
 
 
 def _slot_object(proc, slot):
@@ -191,18 +254,26 @@ def _add_reference(obj, strong):
 def _die(obj):
     """The last strong reference went: obj dies now.  A MemoryObject's
     mappings and frames go; a Process died exited (its resources went at
-    exit)."""
+    exit); an endpoint goes on the dying list (_settle empties its queue and
+    tells its peer: no recursion, whatever the chain of endpoints)."""
     obj.alive = False
     if obj.kind == KIND_MEMORY:
         mem = memory.get(obj.index)
         mapping.remove_all_of_object(mem)
         memory.destroy_frames(mem)
+    elif obj.kind == KIND_CHANNEL:
+        _ipc.dying[_ipc.dying_count] = obj.index
+        _ipc.dying_count += 1
 
 
 def _free_if_unreferenced(obj):
     if not obj.alive and obj.strong == 0 and obj.weak == 0:
         if obj.kind == KIND_MEMORY:
             memory.free_record(memory.get(obj.index))
+        elif obj.kind == KIND_CHANNEL:
+            e = channel.get(obj.index)
+            if e.drained:                       # its queue went (_settle)
+                channel.free_record(e)
         else:
             process.free_record(process.get(obj.index))
 
@@ -213,6 +284,8 @@ def _drop_reference(obj, strong):
         obj.strong -= 1
         if obj.strong == 0 and obj.alive:
             _die(obj)
+        elif obj.strong > 0 and obj.kind == KIND_CHANNEL:
+            collector.possible_root(channel.get(obj.index))
     else:
         obj.weak -= 1
     _free_if_unreferenced(obj)
@@ -231,10 +304,7 @@ def _install(holder, kind, index, rights, strong, expiry):
     slot = _free_slot(holder)
     if slot < 0:
         return E_NOSLOTS
-    if kind == KIND_MEMORY:
-        obj = memory.get(index)
-    else:
-        obj = process.get(index)
+    obj = _record(kind, index)
     status = _can_add_reference(obj, strong)
     if status < 0:
         return status
@@ -465,6 +535,10 @@ def _describe(proc, desc, out):
         out.state = target.state
         out.exit_code = target.exit_code
         out.fault_address = target.fault_address
+    elif obj.kind == KIND_CHANNEL:
+        e = channel.get(obj.index)
+        out.state = channel.STATE_OPEN if e.peer >= 0 else channel.STATE_PEER_CLOSED
+        out.exit_code = e.queued
     return 0
 
 
@@ -512,14 +586,271 @@ def _exit(proc, code):
 def _expire_leases(now):
     expired = 0
     while lease.due(now):
-        proc = process.get(lease.first_process())
+        owner = lease.first_process()
         slot = lease.first_slot()
-        lease.remove(proc, slot)
-        table.write(proc.table, slot, table.FLAGS,
-                    table.read(proc.table, slot, table.FLAGS) | table.FLAG_EXPIRED)
-        mapping.remove_by_slot(proc, slot)
+        slots = lease.owner_table(owner)
+        lease.remove_owned(owner, slot)
+        table.write(slots, slot, table.FLAGS,
+                    table.read(slots, slot, table.FLAGS) | table.FLAG_EXPIRED)
+        if owner >= 0:                  # in a table (else in flight: no mapping)
+            mapping.remove_by_slot(process.get(owner), slot)
         expired += 1
     return expired
+
+
+# ------------------------------------------------------------ channels
+
+def _message_charge(length, count):
+    return length + count * table.SLOT_SIZE + MESSAGE_OVERHEAD
+
+
+def _discard_message(m, collected):
+    """Frees message m (taken off its queue) and drops the references its
+    descriptors hold; for an endpoint the collector found (collected), its
+    strong endpoint edges were already subtracted."""
+    msg = channel.message(m)
+    entries = msg.entries
+    owner = lease.in_flight(m)
+    i = 0
+    while i < msg.count:
+        ref = table.read(entries, i, table.OBJECT)
+        flags = table.read(entries, i, table.FLAGS)
+        lease.remove_owned(owner, i)
+        strong = _is_strong(flags)
+        if not (collected and strong and table.ref_kind(ref) == KIND_CHANNEL):
+            _drop_reference(_object(ref), strong)
+        i += 1
+    _ipc.in_flight -= msg.count
+    _uncharge(msg)
+    channel.free_message(m)
+
+
+def _uncharge(msg):
+    """Gives the sender back the kernel memory msg was charged (when the
+    sender is still the process that sent it)."""
+    if msg.sender >= 0:
+        sender = process.get(msg.sender)
+        if sender.in_use and sender.serial == msg.sender_serial:
+            sender.inflight_bytes -= msg.charge
+
+
+def _close_endpoint(e, collected):
+    """A dead endpoint's peer learns it is gone; its queue is emptied;
+    its record goes once no weak descriptor names it."""
+    if e.peer >= 0:
+        channel.get(e.peer).peer = -1
+        e.peer = -1
+        _ipc.events += 1
+    while e.head >= 0:
+        _discard_message(channel.dequeue(e), collected)
+    e.drained = True
+    _free_if_unreferenced(e)
+
+
+def _settle():
+    """Runs at the end of every operation that can drop a strong count:
+    closes the endpoints that died (which can kill more), then collects the
+    garbage cycles the buffered roots lead to."""
+    while True:
+        while _ipc.dying_count > 0:
+            _ipc.dying_count -= 1
+            _close_endpoint(channel.get(_ipc.dying[_ipc.dying_count]), False)
+        if not collector.pending():
+            return
+        found = collector.collect()
+        i = 0
+        while i < found:
+            e = channel.get(collector.garbage(i))
+            e.strong = 0
+            e.alive = False
+            i += 1
+        i = 0
+        while i < found:
+            _close_endpoint(channel.get(collector.garbage(i)), True)
+            i += 1
+
+
+def _endpoint_named(proc, desc, right):
+    """Returns the slot of a live endpoint descriptor with right, or
+    E_BADDESC, E_DEAD, E_KIND, E_RIGHTS."""
+    slot = _lookup_live(proc, desc)
+    if slot < 0:
+        return slot
+    if table.ref_kind(table.read(proc.table, slot, table.OBJECT)) != KIND_CHANNEL:
+        return E_KIND
+    if not (table.read(proc.table, slot, table.RIGHTS) & right):
+        return E_RIGHTS
+    return slot
+
+
+def _slot_endpoint(proc, slot):
+    return channel.get(table.ref_index(table.read(proc.table, slot, table.OBJECT)))
+
+
+def _free_slots_at_least(proc, count):
+    """Returns True when proc's table has count free slots."""
+    found = 0
+    slot = proc.free_hint
+    while found < count:
+        slot = table.free_slot(proc.table, slot)
+        if slot < 0:
+            return False
+        found += 1
+        slot += 1
+    return True
+
+
+def _channel_create(proc, rights, out):
+    if rights & ~CHANNEL_RIGHTS:
+        return E_INVALID
+    if not _free_slots_at_least(proc, 2):
+        return E_NOSLOTS
+    first = channel.create_pair()
+    if first < 0:
+        return first
+    out.first = _install(proc, KIND_CHANNEL, first, rights, True, 0)
+    out.second = _install(proc, KIND_CHANNEL, first + 1, rights, True, 0)
+    return 0
+
+
+def _channel_send(proc, desc, data, length, values, count):
+    if length < 0 or count < 0 or count > limits.MAX_MESSAGE_DESCRIPTORS:
+        return E_INVALID
+    if length > limits.MAX_MESSAGE_BYTES:
+        return E_LIMIT
+    slot = _endpoint_named(proc, desc, RIGHT_WRITE)
+    if slot < 0:
+        return slot
+    e = _slot_endpoint(proc, slot)
+    i = 0
+    while i < count:
+        value = rawmem.load_u64(values + i * WORD)
+        status = check_movable(proc, value)
+        if status < 0:
+            return status
+        j = 0
+        while j < i:
+            if rawmem.load_u64(values + j * WORD) == value:
+                return E_INVALID
+            j += 1
+        i += 1
+    if e.peer < 0:
+        return E_CLOSED
+    peer = channel.get(e.peer)
+    if peer.queued >= limits.MAX_QUEUED_MESSAGES:
+        return E_WOULDBLOCK
+    charge = _message_charge(length, count)
+    if proc.inflight_bytes + charge > limits.MAX_INFLIGHT_BYTES:
+        return E_LIMIT
+    m = channel.new_message(length, count)
+    if m < 0:
+        return m
+    msg = channel.message(m)
+    if length > 0:
+        rawmem.copy(msg.bytes, data, length)
+    owner = lease.in_flight(m)
+    t = proc.table
+    i = 0
+    while i < count:
+        moved = table.slot_of(t, rawmem.load_u64(values + i * WORD))
+        table.write(msg.entries, i, table.OBJECT, table.read(t, moved, table.OBJECT))
+        table.write(msg.entries, i, table.RIGHTS, table.read(t, moved, table.RIGHTS))
+        table.write(msg.entries, i, table.FLAGS,
+                    table.read(t, moved, table.FLAGS) & ~table.FLAG_MAPPED)
+        table.write(msg.entries, i, table.EXPIRY, table.read(t, moved, table.EXPIRY))
+        lease.retarget_owned(proc.index, moved, owner, i)
+        _vacate(proc, moved)            # the reference travels in the message
+        _moved_off_a_table(table.read(msg.entries, i, table.OBJECT),
+                           table.read(msg.entries, i, table.FLAGS))
+        i += 1
+    _ipc.in_flight += count
+    msg.sender = proc.index
+    msg.sender_serial = proc.serial
+    msg.charge = charge
+    proc.inflight_bytes += charge
+    channel.enqueue(peer, m)
+    _ipc.events += 1
+    return 0
+
+
+def _moved_off_a_table(ref, flags):
+    """A strong endpoint descriptor left a process table for a message:
+    like a count dropping, that may leave its endpoint reachable only from
+    garbage."""
+    if table.ref_kind(ref) == KIND_CHANNEL and _is_strong(flags):
+        collector.possible_root(channel.get(table.ref_index(ref)))
+
+
+def _channel_peek(proc, desc, out):
+    slot = _endpoint_named(proc, desc, RIGHT_READ)
+    if slot < 0:
+        return slot
+    e = _slot_endpoint(proc, slot)
+    if e.head < 0:
+        if e.peer < 0:
+            return E_CLOSED
+        return E_WOULDBLOCK
+    msg = channel.message(e.head)
+    out.length = msg.length
+    out.count = msg.count
+    return 0
+
+
+def _channel_receive(proc, desc, max_length, max_count, data, values):
+    peeked = _ipc_peeked
+    status = _channel_peek(proc, desc, peeked)
+    if status < 0:
+        return status
+    if peeked.length > max_length or peeked.count > max_count:
+        return E_BUFFER
+    if not _free_slots_at_least(proc, peeked.count):
+        return E_NOSLOTS
+    e = _slot_endpoint(proc, table.slot_of(proc.table, desc))
+    m = channel.dequeue(e)
+    msg = channel.message(m)
+    if msg.length > 0:
+        rawmem.copy(data, msg.bytes, msg.length)
+    owner = lease.in_flight(m)
+    i = 0
+    while i < msg.count:
+        slot = _free_slot(proc)
+        value = _occupy(proc, slot, table.read(msg.entries, i, table.OBJECT),
+                        table.read(msg.entries, i, table.RIGHTS),
+                        table.read(msg.entries, i, table.FLAGS),
+                        table.read(msg.entries, i, table.EXPIRY))
+        lease.retarget_owned(owner, i, proc.index, slot)
+        rawmem.store_u64(values + i * WORD, value)
+        i += 1
+    _ipc.in_flight -= msg.count
+    length = msg.length
+    count = msg.count
+    msg.count = 0                       # the descriptors moved out
+    _uncharge(msg)
+    channel.free_message(m)
+    return length + (count << RECEIVED_COUNT_SHIFT)
+
+
+def _ready(proc, desc):
+    """Returns 1 when desc (RIGHT_WAIT) names an endpoint with a message
+    queued or whose peer is gone, or a process that exited; 0 when not
+    yet; E_BADDESC, E_DEAD, E_KIND (memory) or E_RIGHTS."""
+    slot = _lookup_live(proc, desc)
+    if slot < 0:
+        return slot
+    ref = table.read(proc.table, slot, table.OBJECT)
+    kind = table.ref_kind(ref)
+    if kind == KIND_MEMORY:
+        return E_KIND
+    if not (table.read(proc.table, slot, table.RIGHTS) & RIGHT_WAIT):
+        return E_RIGHTS
+    if kind == KIND_CHANNEL:
+        e = channel.get(table.ref_index(ref))
+        if e.head >= 0 or e.peer < 0:
+            return 1
+        return 0
+    if process.get(table.ref_index(ref)).state != process.STATE_RUNNING:
+        return 1
+    return 0
 
 
 # ------------------------------------------------------------ entry points
@@ -559,6 +890,7 @@ def transfer(proc, desc, target):
 def release(proc, desc):
     flags = cpu.save_and_disable_interrupts()
     result = _release(proc, desc)
+    _settle()
     cpu.restore_interrupts(flags)
     return result
 
@@ -601,6 +933,7 @@ def grant(holder, target, rights, strong):
 def exit(proc, code):
     flags = cpu.save_and_disable_interrupts()
     result = _exit(proc, code)
+    _settle()
     cpu.restore_interrupts(flags)
     return result
 
@@ -609,6 +942,42 @@ def expire_leases(now):
     """Called by the timer with interrupts off: expires every lease due at
     tick now; returns how many expired."""
     return _expire_leases(now)
+
+
+def channel_create(proc, rights, out):
+    flags = cpu.save_and_disable_interrupts()
+    result = _channel_create(proc, rights, out)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def channel_send(proc, desc, data, length, values, count):
+    flags = cpu.save_and_disable_interrupts()
+    result = _channel_send(proc, desc, data, length, values, count)
+    _settle()
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def channel_peek(proc, desc, out):
+    flags = cpu.save_and_disable_interrupts()
+    result = _channel_peek(proc, desc, out)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def channel_receive(proc, desc, max_length, max_count, data, values):
+    flags = cpu.save_and_disable_interrupts()
+    result = _channel_receive(proc, desc, max_length, max_count, data, values)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def ready(proc, desc):
+    flags = cpu.save_and_disable_interrupts()
+    result = _ready(proc, desc)
+    cpu.restore_interrupts(flags)
+    return result
 
 
 def memory_named(proc, desc, right):

@@ -1,12 +1,17 @@
 """The expiry queue of leases: a binary min-heap on the expiry tick, of at
-most MAX_LEASES entries, each naming (process, slot).  A slot with a queued
-lease holds its heap position in table.QUEUED, so removal is O(log n) and
-the timer's work is proportional to the leases that expire, not to the
-number of descriptors.
+most MAX_LEASES entries, each naming (owner, slot).  An owner is a process
+index (>= 0: slot is a slot of its descriptor table) or, for a lease in
+flight in a channel message m, in_flight(m) = -1 - m (slot is the index of
+the entry in the message).  A slot with a queued lease holds its heap
+position in table.QUEUED, so removal is O(log n) and the timer's work is
+proportional to the leases that expire, not to the number of descriptors.
 
     add(proc, slot, expiry) -> 0, or E_LIMIT when MAX_LEASES are queued
     remove(proc, slot)      takes slot's entry out (if it has one)
     retarget(proc, slot, new_proc, new_slot)   the lease moved (transfer)
+    remove_owned(owner, slot), retarget_owned(owner, slot, new_owner,
+        new_slot)   the same by owner (messages: in_flight(m))
+    owner_table(owner) -> the table or message entries owner's slots are in
     due(now) -> True when the earliest entry expires at or before now
     first_process() first_slot()   that entry; pop_first() removes it
     queued()
@@ -14,7 +19,7 @@ number of descriptors.
 
 from elyz.abi.errors import E_LIMIT
 from elyz.abi.limits import MAX_LEASES
-from elyz.obj import process, table
+from elyz.obj import channel, process, table
 
 
 class _Queue(object):
@@ -33,11 +38,23 @@ def queued():
     return _queue.count
 
 
-def _place(pos, expiry, proc_index, slot):
+def in_flight(m):
+    """Returns the owner number of channel message m's entries."""
+    return -1 - m
+
+
+def owner_table(owner):
+    """Returns the slots (a descriptor table, or a message's entries) of owner."""
+    if owner >= 0:
+        return process.get(owner).table
+    return channel.entries(-1 - owner)
+
+
+def _place(pos, expiry, owner, slot):
     _queue.expiry[pos] = expiry
-    _queue.process[pos] = proc_index
+    _queue.process[pos] = owner
     _queue.slot[pos] = slot
-    table.write(process.get(proc_index).table, slot, table.QUEUED, pos)
+    table.write(owner_table(owner), slot, table.QUEUED, pos)
 
 
 def _swap(a, b):
@@ -83,10 +100,16 @@ def add(proc, slot, expiry):
 
 def remove(proc, slot):
     """Takes slot's entry out of the queue if it has one; returns nothing."""
-    pos = table.read(proc.table, slot, table.QUEUED)
+    remove_owned(proc.index, slot)
+
+
+def remove_owned(owner, slot):
+    """remove() for an owner number (see the module docstring)."""
+    slots = owner_table(owner)
+    pos = table.read(slots, slot, table.QUEUED)
     if pos < 0:
         return
-    table.write(proc.table, slot, table.QUEUED, -1)
+    table.write(slots, slot, table.QUEUED, -1)
     last = _queue.count - 1
     _queue.count = last
     if pos == last:
@@ -99,12 +122,18 @@ def remove(proc, slot):
 def retarget(proc, slot, new_proc, new_slot):
     """Makes slot's queued entry name (new_proc, new_slot), whose QUEUED
     field it sets; returns nothing."""
-    pos = table.read(proc.table, slot, table.QUEUED)
-    table.write(proc.table, slot, table.QUEUED, -1)
+    retarget_owned(proc.index, slot, new_proc.index, new_slot)
+
+
+def retarget_owned(owner, slot, new_owner, new_slot):
+    """retarget() for owner numbers (see the module docstring)."""
+    slots = owner_table(owner)
+    pos = table.read(slots, slot, table.QUEUED)
+    table.write(slots, slot, table.QUEUED, -1)
     if pos < 0:
-        table.write(new_proc.table, new_slot, table.QUEUED, -1)
+        table.write(owner_table(new_owner), new_slot, table.QUEUED, -1)
         return
-    _place(pos, _queue.expiry[pos], new_proc.index, new_slot)
+    _place(pos, _queue.expiry[pos], new_owner, new_slot)
 
 
 def due(now):

@@ -35,9 +35,17 @@ class Process(KernelObject):
         self.table = 0              # table.py, in the kernel heap
         self.slots_used = 0
         self.free_hint = 0          # no free descriptor slot below it
+        self.serial = 0             # which process of this record (channel charges)
+        self.inflight_bytes = 0     # kernel memory its queued messages take
         self.first_mapping = -1     # mapping.py: this space's mappings
 
 
+class _Serials(object):
+    def __init__(self):
+        self.next = 0
+
+
+_serials = _Serials()
 _processes = [Process(i) for i in range(MAX_PROCESSES)]
 _pool = Pool(MAX_PROCESSES)
 
@@ -73,6 +81,9 @@ def create():
     proc.table = descriptors
     proc.slots_used = 0
     proc.free_hint = 0
+    _serials.next += 1
+    proc.serial = _serials.next
+    proc.inflight_bytes = 0
     proc.first_mapping = -1
     return index
 

@@ -40,6 +40,7 @@ def test_every_right_is_documented_with_its_bit():
     assert documented == rights.RIGHT_NAMES
     assert 'MEMORY_RIGHTS` = %#x' % rights.MEMORY_RIGHTS in DOC
     assert 'PROCESS_RIGHTS` = %#x' % rights.PROCESS_RIGHTS in DOC
+    assert 'CHANNEL_RIGHTS` = %#x' % rights.CHANNEL_RIGHTS in DOC
 
 
 def test_every_limit_is_documented_with_its_value():

@@ -8,7 +8,7 @@ from elyz.boot import bootinfo
 from elyz.lib import clock, log
 from elyz.mm import address_space, heap, paging
 from elyz.mm.pmm import pmm
-from elyz.obj import api, lease, mapping, memory, process
+from elyz.obj import api, channel, collector, lease, mapping, memory, process
 from elyz.rlib_kernel import cpu, rawmem
 
 HHDM = rawmem.to_word(0xffff800000000000)
@@ -34,6 +34,8 @@ class World(object):
 
 def reset_objects():
     api.reset_for_tests()
+    channel.reset_for_tests()
+    collector.reset_for_tests()
     memory.reset_for_tests()
     process.reset_for_tests()
     mapping.reset_for_tests()

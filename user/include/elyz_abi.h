@@ -24,6 +24,10 @@
 #define SYS_MAP                      15
 #define SYS_UNMAP                    16
 #define SYS_DESCRIBE                 17
+#define SYS_CHANNEL_CREATE           20
+#define SYS_CHANNEL_SEND             21
+#define SYS_CHANNEL_RECV             22
+#define SYS_WAIT_ANY                 23
 
 /* one stub per call (user/lib/syscalls.S) */
 long elyz_sys_debug_write(long ptr, long length);    /* -> bytes written */
@@ -43,6 +47,10 @@ long elyz_sys_release(long desc);    /* -> 0 */
 long elyz_sys_map(long desc, long vaddr, long offset, long length, long prot);    /* -> 0 */
 long elyz_sys_unmap(long vaddr, long length);    /* -> pages unmapped */
 long elyz_sys_describe(long desc, long out);    /* -> 0 */
+long elyz_sys_channel_create(long rights, long out);    /* -> 0 */
+long elyz_sys_channel_send(long endpoint, long buf, long length, long descs, long count);    /* -> 0 */
+long elyz_sys_channel_recv(long endpoint, long buf, long length, long descs, long max, long flags);    /* -> length + count << 32 */
+long elyz_sys_wait_any(long descs, long count, long flags);    /* -> the index of a ready descriptor */
 
 /* error codes (elyz/abi/errors.py) */
 #define E_OK                         0
@@ -69,8 +77,12 @@ long elyz_sys_describe(long desc, long out);    /* -> 0 */
 #define E_NOENT                      (-21)
 #define E_FAULT                      (-22)
 #define E_NOSYS                      (-23)
+#define E_CLOSED                     (-24)
+#define E_WOULDBLOCK                 (-25)
+#define E_BUFFER                     (-26)
 
 /* kinds, rights, protections, strengths (elyz/abi/rights.py) */
+#define KIND_CHANNEL                 3
 #define KIND_MEMORY                  1
 #define KIND_NONE                    0
 #define KIND_PROCESS                 2
@@ -95,12 +107,18 @@ long elyz_sys_describe(long desc, long out);    /* -> 0 */
 /* limits (elyz/abi/limits.py) */
 #define ELYZ_DESCRIPTOR_GENERATION_LIMIT 0x80000000UL
 #define ELYZ_DESCRIPTOR_SLOTS        256
+#define ELYZ_MAX_ENDPOINTS           1024
+#define ELYZ_MAX_INFLIGHT_BYTES      1048576
 #define ELYZ_MAX_LEASES              4096
 #define ELYZ_MAX_LEASE_TICKS         0x10000000000UL
 #define ELYZ_MAX_MAPPINGS            4096
 #define ELYZ_MAX_MEMORY_OBJECTS      1024
+#define ELYZ_MAX_MESSAGES            4096
+#define ELYZ_MAX_MESSAGE_BYTES       4096
+#define ELYZ_MAX_MESSAGE_DESCRIPTORS 16
 #define ELYZ_MAX_OBJECT_SIZE         268435456
 #define ELYZ_MAX_PROCESSES           64
+#define ELYZ_MAX_QUEUED_MESSAGES     64
 #define ELYZ_MAX_REFERENCES          1048576
 #define ELYZ_PAGE_SIZE               4096
 #define ELYZ_USER_END                0x7ffffffff000UL

@@ -44,14 +44,21 @@ def first_descriptor(i):
     return DESCRIPTOR_SLOTS + i
 
 
+def raw_words(values):
+    """Returns a raw array (free it with lltype.free(..., flavor='raw'))
+    holding the words of the list values (one more, for an empty list)."""
+    words = lltype.malloc(rffi.LONGP.TO, len(values) + 1, flavor='raw')
+    i = 0
+    while i < len(values):
+        words[i] = values[i]
+        i += 1
+    return words
+
+
 def spawn(image, argv, passed):
     block = '\x00'.join(argv) + '\x00'
     count = len(passed)
-    values = lltype.malloc(rffi.LONGP.TO, count + 1, flavor='raw')
-    i = 0
-    while i < count:
-        values[i] = passed[i]
-        i += 1
+    values = raw_words(passed)
     args = rffi.str2charp(block)
     result = api.sys_spawn(image, rffi.cast(lltype.Signed, values), count,
                            rffi.cast(lltype.Signed, args), len(block))

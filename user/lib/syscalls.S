@@ -159,4 +159,42 @@ elyz_sys_describe:    /* 17: describe(desc, out) -> 0 */
     ret
     .size elyz_sys_describe, .-elyz_sys_describe
 
+    .globl elyz_sys_channel_create
+    .type elyz_sys_channel_create,@function
+    .p2align 4
+elyz_sys_channel_create:    /* 20: channel_create(rights, out) -> 0 */
+    mov $20, %eax
+    syscall
+    ret
+    .size elyz_sys_channel_create, .-elyz_sys_channel_create
+
+    .globl elyz_sys_channel_send
+    .type elyz_sys_channel_send,@function
+    .p2align 4
+elyz_sys_channel_send:    /* 21: channel_send(endpoint, buf, length, descs, count) -> 0 */
+    mov %rcx, %r10
+    mov $21, %eax
+    syscall
+    ret
+    .size elyz_sys_channel_send, .-elyz_sys_channel_send
+
+    .globl elyz_sys_channel_recv
+    .type elyz_sys_channel_recv,@function
+    .p2align 4
+elyz_sys_channel_recv:    /* 22: channel_recv(endpoint, buf, length, descs, max, flags) -> length + count << 32 */
+    mov %rcx, %r10
+    mov $22, %eax
+    syscall
+    ret
+    .size elyz_sys_channel_recv, .-elyz_sys_channel_recv
+
+    .globl elyz_sys_wait_any
+    .type elyz_sys_wait_any,@function
+    .p2align 4
+elyz_sys_wait_any:    /* 23: wait_any(descs, count, flags) -> the index of a ready descriptor */
+    mov $23, %eax
+    syscall
+    ret
+    .size elyz_sys_wait_any, .-elyz_sys_wait_any
+
     .section .note.GNU-stack,"",@progbits
