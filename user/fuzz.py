@@ -108,6 +108,7 @@ MAX_LIVE_CHILDREN = 2
 MAX_ALLOWANCE = 12                      # processes a worker's subtree may add
 MIN_CHILD_CALLS = 400
 SCAN_EVERY = 64
+FILL_EVERY = 2048                       # steps between two fills of the table
 BUF_WORDS = 64
 MESSAGE_EVERY = 256                     # one debug_write that prints in so many
 
@@ -396,6 +397,7 @@ class Fuzzer(object):
         self.self_obj = Obj(KIND_PROCESS, 0, False)
         self.self_obj.is_self = True
         self.buf = rffi.cast(lltype.Signed, lltype.malloc(rffi.LONGP.TO, BUF_WORDS, flavor='raw'))
+        self.fill = lltype.malloc(rffi.LONGP.TO, SLOTS, flavor='raw')
         self.message = 'fuzz: worker %s is fuzzing (seed %d)\n' % (name, seed)
         self.message_ptr = rffi.cast(lltype.Signed, rffi.str2charp(self.message))
         idle = 'fuzz\x00idle\x00'
@@ -418,6 +420,7 @@ class Fuzzer(object):
 
     def free_buffers(self):
         lltype.free(rffi.cast(rffi.LONGP, self.buf), flavor='raw')
+        lltype.free(self.fill, flavor='raw')
         rffi.free_charp(rffi.cast(rffi.CCHARP, self.message_ptr))
         rffi.free_charp(rffi.cast(rffi.CCHARP, self.idle_ptr))
 
@@ -1084,6 +1087,9 @@ class Fuzzer(object):
         if self.steps % SCAN_EVERY == 0:
             self.scan(False)
             return
+        if self.steps % FILL_EVERY == FILL_EVERY // 2 + 1:
+            self.fill_table()
+            return
         k = self.rng.below(100)
         if k < 8:
             self.op_allocate()
@@ -1119,6 +1125,46 @@ class Fuzzer(object):
             self.op_wait()
         else:
             self.touch()
+
+    def fill_table(self):
+        """Fills my table with clones of the image until E_NOSLOTS, checks
+        that every call that adds a descriptor to it gives E_NOSLOTS, and
+        releases the clones.  Nothing here allocates GC memory: the runtime's
+        heap must not need a descriptor while the table is full."""
+        image = process.IMAGE
+        n = 0
+        r = 0
+        while n < SLOTS and not self.failed:
+            self.expect()
+            self.may_ok(SLOTS, MAXINT)
+            self.may_err(E_NOSLOTS)
+            r = self.c_clone(image, RIGHT_TRANSFER)
+            if r < 0:
+                break
+            self.table.note_new(r)
+            self.fill[n] = r
+            n += 1
+        if r != E_NOSLOTS and not self.failed:
+            self.fail_check('%d clones and the table is not full' % n)
+        if not self.failed:
+            self.expect()
+            self.may_err(E_NOSLOTS)
+            self.c_allocate(PAGE, MEMORY_RIGHTS)
+            self.c_clone(image, 0)
+            self.c_borrow(image, self.rng.below(3))
+            self.c_self(RIGHT_GIVE)
+            me = self.pick_mine(F_SELF)
+            if me is not None and (me.rights & RIGHT_GIVE) and n > 0 and \
+                    self.dead_state(me) == ALIVE:
+                self.c_transfer(self.fill[0], me.value)
+            self.c_spawn(image, self.buf, 0, self.idle_ptr, self.idle_length)
+        i = 0
+        while i < n:
+            self.expect()
+            self.may_ok(0, 0)
+            if self.c_release(self.fill[i]) == 0:
+                self.table.note_gone(self.fill[i])
+            i += 1
 
     def op_allocate(self):
         room = self.room(MAX_OBJECT_PAGES)
