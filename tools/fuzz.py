@@ -3,7 +3,8 @@
 system-call fuzzer (user/fuzz.py).  Prints the fuzzer's lines (a failure
 names the seed, the worker and the call), the kernel's errors and its leak
 line, and the summary with the calls per second (not the lines the
-fuzzer's debug_write calls print).  Exits 0 only when the
+fuzzer's debug_write calls print, nor the kernel's line for each probe
+killed, as it should be, by a page fault).  Exits 0 only when the
 fuzzer printed its summary with no leak, every process exited 0 and the
 kernel found nothing leaked.
 
@@ -30,6 +31,9 @@ INITRD = os.path.join(REPO, 'build', 'x86_64', 'user', 'initrd.cpio')
 SUMMARY = re.compile(r'^\[pid \d+\] fuzz: \d+ calls .*, leaks 0$', re.M)
 NO_LEAK = re.compile(r'^user: .*processes left 0: no leak$', re.M)
 WRITTEN = re.compile(r'^\[pid \d+\] fuzz: worker \S+ is fuzzing .*$', re.M)
+# The probes (user/fuzz.py, spawn_probe) die reading a page that went: PROBE_ADDRESS.
+PROBE_KILLED = re.compile(r'^error: process \d+ killed: #PF \(page fault\) at rip \S+, '
+                          r'address 0x100001008: page not present, read, user mode$', re.M)
 SHOWN = re.compile(r'^(\[pid \d+\] (fuzz|init):|error:|warning:|PANIC|user:).*$', re.M)
 
 
@@ -54,10 +58,11 @@ def main():
                           extra=['-initrd', args.initrd])
     wall = time.time() - start
     for match in SHOWN.finditer(result.log):
-        if not WRITTEN.match(match.group(0)):
+        if not WRITTEN.match(match.group(0)) and not PROBE_KILLED.match(match.group(0)):
             print(match.group(0))
-    print('fuzz: %d lines written by debug_write calls not shown'
-          % len(WRITTEN.findall(result.log)))
+    print('fuzz: not shown: %d lines the fuzzer wrote with debug_write, %d probes killed '
+          'by the page fault they were made for'
+          % (len(WRITTEN.findall(result.log)), len(PROBE_KILLED.findall(result.log))))
     print('fuzz: QEMU ran %.1f s (status %s%s)'
           % (wall, result.status, ', timed out' if result.timed_out else ''))
     if SUMMARY.search(result.log) is None or NO_LEAK.search(result.log) is None or \

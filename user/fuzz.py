@@ -119,6 +119,16 @@ CODE_CALLS = 16
 EXIT_FAILED = 1
 STATS = False                           # each first-level worker prints its outcomes
 IDLE_EXIT = 3                           # `fuzz idle`: what a failing spawn names
+PAGE_FAULT_EXIT = 128 + 14              # killed by a page fault (docs/abi.md, exit)
+PROBE_ADDRESS = WINDOW + PAGE + 8
+# How a probe (`fuzz probe HOW`) takes its mapping away before it reads it again.
+PROBE_UNMAP = 0
+PROBE_RELEASE = 1
+PROBE_TRANSFER = 2
+PROBE_EXPIRY = 3
+PROBE_DEATH = 4
+PROBE_KINDS = 5
+PROBE_NAMES = ['unmap', 'release', 'transfer', 'expiry', 'death']
 
 GIVE_RIGHTS = RIGHT_GIVE | RIGHT_TRANSFER | RIGHT_CLONE | RIGHT_BORROW     # no RIGHT_WAIT
 
@@ -1656,6 +1666,9 @@ class Fuzzer(object):
         if self.can_spawn() and self.rng.chance(3):
             self.spawn_worker()
             return
+        if self.allowance >= 1 and self.room(0) and self.rng.chance(8):
+            self.spawn_probe()
+            return
         image = process.IMAGE
         descs = self.buf
         count = 0
@@ -1825,6 +1838,40 @@ class Fuzzer(object):
             self.budget -= calls
             self.allowance -= 1 + allowance
 
+    def spawn_probe(self):
+        """Starts `fuzz probe HOW` and checks that it died of a page fault at
+        PROBE_ADDRESS: the page it read after its mapping went."""
+        how = self.rng.below(PROBE_KINDS)
+        block = 'fuzz\x00probe\x00%d\x00' % how
+        args = rffi.str2charp(block)
+        self.expect()
+        self.may_ok(SLOTS, MAXINT)
+        r = self.c_spawn(process.IMAGE, self.buf, 0, rffi.cast(lltype.Signed, args), len(block))
+        rffi.free_charp(args)
+        if r < 0 or self.failed:
+            return
+        self.allowance -= 1
+        self.child_processes += 1
+        obj = Obj(KIND_PROCESS, 0, False)
+        probe = self.add(r, obj, PROCESS_RIGHTS, True, 0)
+        self.expect()
+        self.may_ok(PAGE_FAULT_EXIT, PAGE_FAULT_EXIT)
+        code = self.c_wait(r)
+        self.expect()
+        self.may_ok(0, 0)
+        if self.c_describe(r, self.buf) == 0 and code == PAGE_FAULT_EXIT:
+            fault = self.read_word(self.buf, 10)
+            if fault != PROBE_ADDRESS or self.read_word(self.buf, 8) != STATE_EXITED:
+                self.fail_check('the %s probe died at %s, not %s' % (
+                    PROBE_NAMES[how], hex_word(fault), hex_word(PROBE_ADDRESS)))
+        elif code == 0:
+            self.fail_check('after its mapping went (%s) the probe still read the page'
+                            % PROBE_NAMES[how])
+        self.expect()
+        self.may_ok(0, 0)
+        if self.c_release(r) == 0:
+            self.released(probe)
+
     def note_exit(self, obj, code):
         """A child exited with code (its wait returned it)."""
         if obj.counted:
@@ -1943,6 +1990,49 @@ class Fuzzer(object):
 
 # ------------------------------------------------------------ the programs
 
+def run_probe(how):
+    """Maps a page at PROBE_ADDRESS, uses it, takes the mapping away as how
+    says and reads the page again: the read must kill it (exit 142).
+    Returns 0 when the read worked (a kernel bug), 1 when a call failed."""
+    page = PROBE_ADDRESS & ~PAGE_MASK
+    rights = RIGHT_READ | RIGHT_WRITE | RIGHT_MAP | RIGHT_BORROW | RIGHT_TRANSFER
+    mem = api.sys_allocate(PAGE, rights)
+    through = mem
+    if how == PROBE_EXPIRY:
+        through = api.sys_borrow(mem, 2)
+    elif how == PROBE_DEATH:
+        through = api.sys_borrow(mem, 0)
+    if mem < 0 or through < 0 or \
+            api.sys_map(through, page, 0, PAGE, PROT_READ | PROT_WRITE) != 0:
+        return EXIT_FAILED
+    word = rffi.cast(rffi.LONGP, PROBE_ADDRESS)
+    word[0] = 42
+    status = 0
+    if how == PROBE_UNMAP:
+        status = api.sys_unmap(page, PAGE) - 1
+    elif how == PROBE_RELEASE:
+        status = api.sys_release(mem)
+    elif how == PROBE_TRANSFER:
+        me = api.sys_self(RIGHT_GIVE)
+        status = api.sys_transfer(mem, me)
+    elif how == PROBE_DEATH:
+        status = api.sys_release(mem)
+    else:
+        # keep the page in use until the timer expires the lease under it
+        out = lltype.malloc(rffi.LONGP.TO, DESCRIPTION_WORDS, flavor='raw')
+        api.sys_describe(through, rffi.cast(lltype.Signed, out))
+        expiry = out[6]
+        lltype.free(out, flavor='raw')
+        while api.sys_clock() < expiry:
+            if word[0] != 42:
+                return EXIT_FAILED
+    if status < 0:
+        return EXIT_FAILED
+    if word[0] != 42:
+        return EXIT_FAILED
+    return 0
+
+
 def run_worker(argv):
     if len(argv) < 9:
         api.write('fuzz: worker with %d arguments\n' % len(argv))
@@ -2041,6 +2131,8 @@ def main(argv):
         return run_worker(argv)
     if len(argv) > 1 and argv[1] == 'idle':
         return IDLE_EXIT
+    if len(argv) > 2 and argv[1] == 'probe':
+        return run_probe(int(argv[2]))
     calls = DEFAULT_CALLS
     seed = DEFAULT_SEED
     processes = DEFAULT_PROCESSES

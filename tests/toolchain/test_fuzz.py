@@ -12,6 +12,9 @@ CALLS = 100000
 SUMMARY = re.compile(r'^\[pid \d+\] fuzz: (\d+) calls in [\d.]+ s \(\d+ calls/s\), '
                      r'(\d+) processes, seed (\d+), leaks (.*)$', re.M)
 FUZZ_LINES = re.compile(r'^\[pid \d+\] fuzz: .*$', re.M)
+KILLED = re.compile(r'^error: process \d+ killed: .*$', re.M)
+# What kills a probe: the read of the page whose mapping went (PROBE_ADDRESS).
+PROBE_FAULT = 'address 0x100001008: page not present, read, user mode'
 
 
 def test_a_hundred_thousand_random_calls_give_what_the_abi_allows_and_leak_nothing(
@@ -23,6 +26,9 @@ def test_a_hundred_thousand_random_calls_give_what_the_abi_allows_and_leak_nothi
     assert match, result.tail()
     calls, processes, seed, leaks = match.groups()
     assert int(calls) >= CALLS
+    kills = KILLED.findall(result.log)
+    assert kills, 'no probe ran'
+    assert [k for k in kills if not k.endswith(PROBE_FAULT)] == []
     assert int(processes) > 4               # sub-workers too
     assert (seed, leaks) == ('1', '0')
     assert exit_codes(result.log) == {'fuzz': '0'}, result.tail()
