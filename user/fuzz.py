@@ -1782,7 +1782,7 @@ class Fuzzer(object):
             return
         self.may_ok(SLOTS, MAXINT)
 
-    def spawn_program(self, argv, passed, calls, processes):
+    def spawn_program(self, argv, passed):
         """Starts `fuzz worker ...` with the descriptors passed (all mine,
         alive, movable); returns the child's Held or None."""
         block = '\x00'.join(argv) + '\x00'
@@ -1834,7 +1834,7 @@ class Fuzzer(object):
         seed = derive_seed(self.seed, self.spawned)
         argv = ['fuzz', 'worker', name, str(seed), str(calls), str(self.depth + 1),
                 str(len(passed)), str(self.topseed), str(allowance)]
-        if self.spawn_program(argv, passed, calls, allowance) is not None:
+        if self.spawn_program(argv, passed) is not None:
             self.budget -= calls
             self.allowance -= 1 + allowance
 
@@ -2089,7 +2089,7 @@ def run_parent(calls, seed, processes):
                 str(len(passed)), str(seed), str(allowance)]
         if f.failed:
             break
-        child = f.spawn_program(argv, passed, share, allowance)
+        child = f.spawn_program(argv, passed)
         if child is None:
             break
         workers.append(child)
