@@ -126,7 +126,7 @@ PTE_HUGE_ADDR_MASK = 0x000FFFFFC0000000     # bits 51..30, a 1 GiB leaf
 # empty exactly when the entry naming it says 0, and unmap frees it without
 # scanning its 512 entries.  Every store that makes an entry of a lower-half
 # table present or not present adjusts the count in its parent entry;
-# counts_exact(pml4) checks them all (tests).  Upper-half tables are shared
+# wrong_counts(pml4) checks them all (tests).  Upper-half tables are shared
 # by every space and never freed: their entries carry no count.
 PTE_COUNT_SHIFT = 52
 PTE_COUNT_MASK = 0x3FF << PTE_COUNT_SHIFT   # bits 61..52, up to 1023 >= ENTRIES
@@ -375,6 +375,28 @@ def _leaf_level(pml4, virt):
         level -= 1
 
 
+def _pd_entry(pml4, virt):
+    """Returns the physical address of virt's entry in its page directory,
+    or -1 when the walk stops above it (an absent PML4 or PDPT entry, or a
+    1 GiB leaf): _find_entry(pml4, virt, LEVEL_PD) unrolled, the one walk
+    of a 4 KiB map or unmap."""
+    entry = _read(_entry_phys(pml4, virt, LEVEL_PML4))
+    if not (entry & PTE_PRESENT):
+        return -1
+    entry = _read(_entry_phys(entry & PTE_ADDR_MASK, virt, LEVEL_PDPT))
+    if not (entry & PTE_PRESENT) or entry & PTE_HUGE:
+        return -1
+    return _entry_phys(entry & PTE_ADDR_MASK, virt, LEVEL_PD)
+
+
+def _names_page_table(pde):
+    """Returns True when pde (a _pd_entry result) holds a page table."""
+    if pde < 0:
+        return False
+    entry = _read(pde)
+    return (entry & PTE_PRESENT) != 0 and not (entry & PTE_HUGE)
+
+
 def _find_entry(pml4, virt, level):
     """Returns the physical address of virt's entry in its table at level, or
     -1 when the walk stops above level (a non-present entry or a leaf)."""
@@ -443,11 +465,12 @@ def _make_path(pml4, virt, alloc):
     (all allocated first, then published with one store; a new page table
     is empty); E_ALREADY_MAPPED when a large leaf maps virt; E_NOMEM when
     a table cannot be allocated (then the tree is unchanged)."""
+    pde = _pd_entry(pml4, virt)
+    if _names_page_table(pde):
+        return pde
     found = _leaf_level(pml4, virt)
     if found > LEVEL_PT:
         return E_ALREADY_MAPPED
-    if found == LEVEL_PT or found == -LEVEL_PT:
-        return _find_entry(pml4, virt, LEVEL_PD)
     hole = -found                           # 2, 3 or 4
     need = hole - LEVEL_PT                  # tables to create, 1..3
     new1 = new2 = new3 = -1                 # the tables for levels hole-1, -2, -3
@@ -823,24 +846,31 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
     if size == 0:
         return 0
     last = virt + (size - PAGE_SIZE)
-    level = _leaf_level(pml4, virt)
-    if level > LEVEL_PT and virt & (_level_size(level) - 1):
-        return E_ALIGN
-    level = _leaf_level(pml4, last)
-    if level > LEVEL_PT and (last + PAGE_SIZE) & (_level_size(level) - 1):
-        return E_ALIGN
+    # A page table on virt's walk: no large page there (and none at last
+    # when it lies in the same 2 MiB), so no walk to look for one.
+    pde = _pd_entry(pml4, virt)
+    in_table = _names_page_table(pde)
+    if not in_table:
+        level = _leaf_level(pml4, virt)
+        if level > LEVEL_PT and virt & (_level_size(level) - 1):
+            return E_ALIGN
+    if not in_table or (last >> 21) != (virt >> 21):
+        level = _leaf_level(pml4, last)
+        if level > LEVEL_PT and (last + PAGE_SIZE) & (_level_size(level) - 1):
+            return E_ALIGN
     # The tables a run of leaves empties are looked at once per table: when
-    # the walk leaves the 2 MiB a page table covers, and at the end (not
-    # after every page: scanning 512 entries each time would be quadratic).
-    # 4 KiB leaves are cleared a page table at a time: one walk per table.
+    # the walk leaves the 2 MiB a page table covers (if the page table's
+    # count says it is empty), and at the end.  4 KiB leaves are cleared a
+    # page table at a time: one walk per table.
     offset = 0
     pending = False
     pending_virt = 0
     while offset < size:
         v = virt + offset
-        level = _leaf_level(pml4, v)
-        if level == LEVEL_PT or level == -LEVEL_PT:
-            pde = _find_entry(pml4, v, LEVEL_PD)
+        if offset > 0:
+            pde = _pd_entry(pml4, v)
+            in_table = _names_page_table(pde)
+        if in_table:
             pt = _read(pde) & PTE_ADDR_MASK
             index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
             cleared = 0
@@ -859,11 +889,17 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
                 index += 1
                 offset += PAGE_SIZE
             if cleared > 0:
+                # a page table still holding pages keeps every table above
+                # it: nothing to free (the upper half frees nothing anyway)
                 if v >= 0:
                     _add_count(pde, -cleared)
-                pending = True
+                    pending = _count_of(_read(pde)) == 0
+                else:
+                    pending = False
                 pending_virt = last_cleared
-        elif level > 0:
+            continue
+        level = _leaf_level(pml4, v)        # not in a page table: a large page or a hole
+        if level > 0:
             if pending and (v >> 21) != (pending_virt >> 21):
                 _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
             _unmap_leaf(pml4, v, alloc, tlb, False)
