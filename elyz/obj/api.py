@@ -432,14 +432,9 @@ def _unmap(proc, vaddr, length):
     if status < 0:
         return status
     pages = length // limits.PAGE_SIZE
-    if mapping.needs_split(proc, vaddr, pages) and mapping.free_records() == 0:
+    if mapping.free_records() == 0 and mapping.needs_split(proc, vaddr, pages):
         return E_NOMEM
-    total = 0
-    index = mapping.find_overlap(proc, vaddr, pages)
-    while index >= 0:
-        total += mapping.trim(index, vaddr, pages)
-        index = mapping.find_overlap(proc, vaddr, pages)
-    return total
+    return mapping.trim_all(proc, vaddr, pages)
 
 
 def _describe(proc, desc, out):
