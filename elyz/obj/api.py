@@ -48,6 +48,8 @@ Each public function runs with interrupts off (restoring them as they
 were), so the timer's expiry never interleaves with an operation.
 """
 
+from rpython.rlib.objectmodel import dont_inline
+
 from elyz.abi import limits
 from elyz.abi.description import Description
 from elyz.abi.errors import (E_BADDESC, E_DEAD, E_EXITED, E_INVALID, E_KIND, E_LIMIT,
@@ -165,10 +167,6 @@ def _vacate(proc, slot):
     on.  The reference it held is the caller's to drop or move."""
     t = proc.table
     flags = table.read(t, slot, table.FLAGS)
-    if flags & table.FLAG_MAPPED:
-        mapping.remove_by_slot(proc, slot)
-    if flags & table.FLAG_LEASE:
-        lease.remove(proc, slot)
     if _is_strong(flags):
         _descriptors.strong -= 1
     else:
@@ -179,6 +177,20 @@ def _vacate(proc, slot):
     proc.slots_used -= 1
     if slot < proc.free_hint:
         proc.free_hint = slot
+    if flags & (table.FLAG_MAPPED | table.FLAG_LEASE):
+        _vacate_mappings_and_lease(proc, slot, flags)
+
+
+@dont_inline
+def _vacate_mappings_and_lease(proc, slot, flags):
+    """The rest of _vacate for a slot that had mappings made through it or
+    a queued lease (neither looks at the slot's object, flags or
+    generation); kept out of line so that the common release needs no
+    saved registers.  Returns nothing."""
+    if flags & table.FLAG_MAPPED:
+        mapping.remove_by_slot(proc, slot)
+    if flags & table.FLAG_LEASE:
+        lease.remove(proc, slot)
 
 
 def _add_reference(obj, strong):
