@@ -508,9 +508,14 @@ def _make_path(pml4, virt, alloc):
         value = table | _link_bits(virt, 1)
         current += 1
         k -= 1
-    _write(_find_entry(pml4, virt, hole), value)
+    publish = _find_entry(pml4, virt, hole)
+    _write(publish, value)
     _parent_counted(pml4, virt, hole, 1)
-    return _find_entry(pml4, virt, LEVEL_PD)
+    if need == 1:
+        return publish                      # the PD existed: the new PT's entry
+    if need == 2:
+        return _entry_phys(new1, virt, LEVEL_PD)
+    return _entry_phys(new2, virt, LEVEL_PD)
 
 
 def _unmap_leaf(pml4, virt, alloc, tlb, free_tables=True):
