@@ -46,8 +46,7 @@ elyz_syscall_entry:
     pushq %rcx                          /* rip */
     pushq $0                            /* error code */
     pushq $TRAPFRAME_SYSCALL            /* vector */
-    cld
-    push_registers
+    push_registers                      /* (no cld: IA32_FMASK cleared DF) */
     movq %rsp, %rdi
     call elyz_syscall_dispatch
     jmp elyz_trap_exit

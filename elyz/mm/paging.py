@@ -23,6 +23,8 @@ in range()` would allocate a range iterator).
     mapping_size(pml4, virt)         -> PAGE_SIZE, LARGE_PAGE_SIZE, HUGE_PAGE_SIZE or error
     get_flags(pml4, virt)            -> the PAGE_* flags of the mapping, or error
     leaf_entry(pml4, virt)           -> the raw leaf entry, 0 when unmapped
+    wrong_counts(pml4)               -> lower-half present-entry counts that are
+                                        wrong (0: all exact; see PTE_COUNT_SHIFT)
     read_entry(entry_phys)           -> the raw entry at a physical address
     is_canonical(virt)  flags_valid(flags)  pte_bits(flags)
 
@@ -44,7 +46,9 @@ Rules of the tree:
     writable, user, executable): the leaf says what is allowed; those of
     the upper half are present, writable, executable and supervisor-only,
     so no leaf under them can ever be reached from user mode;
-  - unmap frees a PT, PD or PDPT of the lower half once it is empty; it never
+  - unmap frees a PT, PD or PDPT of the lower half once it is empty (known
+    in O(1) from the count of present entries kept in the entry naming
+    it, PTE_COUNT_SHIFT); it never
     frees the PML4 nor any table of the upper half (PML4 entries 256..511),
     which is the kernel's, shared by every address space and possibly built
     by the bootloader;
@@ -114,6 +118,19 @@ PTE_NX = rawmem.to_word(1 << 63)            # a negative word
 PTE_ADDR_MASK = 0x000FFFFFFFFFF000          # bits 51..12
 PTE_LARGE_ADDR_MASK = 0x000FFFFFFFE00000    # bits 51..21, a 2 MiB leaf
 PTE_HUGE_ADDR_MASK = 0x000FFFFFC0000000     # bits 51..30, a 1 GiB leaf
+
+# Lower half only: an entry that points at a table (PML4, PDPT or PD entry)
+# keeps, in bits 61..52, how many entries of that table are present.  The
+# CPU ignores bits 62..52 of such an entry (they are protection keys only in
+# a leaf), so the count costs no memory and is O(1) to read: a table is
+# empty exactly when the entry naming it says 0, and unmap frees it without
+# scanning its 512 entries.  Every store that makes an entry of a lower-half
+# table present or not present adjusts the count in its parent entry;
+# wrong_counts(pml4) checks them all (tests).  Upper-half tables are shared
+# by every space and never freed: their entries carry no count.
+PTE_COUNT_SHIFT = 52
+PTE_COUNT_MASK = 0x3FF << PTE_COUNT_SHIFT   # bits 61..52, up to 1023 >= ENTRIES
+PTE_COUNT_ONE = 1 << PTE_COUNT_SHIFT
 
 USER_TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE | PTE_USER     # lower half
 KERNEL_TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE              # upper half
@@ -267,24 +284,29 @@ def _entry_phys(table, virt, level):
     return table + index * ENTRY_SIZE
 
 
-def _table_of(entry_phys):
-    """Returns the physical address of the table holding entry_phys."""
-    return entry_phys & ~(PAGE_SIZE - 1)
-
-
 def _is_leaf(entry, level):
     """Returns True when a present entry at level maps memory itself."""
     return level == LEVEL_PT or (level != LEVEL_PML4 and (entry & PTE_HUGE) != 0)
 
 
-def _table_is_empty(table):
-    """Returns True when no entry of table is present."""
-    i = 0
-    while i < ENTRIES:
-        if _read(table + i * ENTRY_SIZE) & PTE_PRESENT:
-            return False
-        i += 1
-    return True
+def _count_of(entry):
+    """Returns the count of present entries kept in a lower-half entry
+    that points at a table."""
+    return (entry & PTE_COUNT_MASK) >> PTE_COUNT_SHIFT
+
+
+def _add_count(entry_phys, delta):
+    """Adds delta to the count kept in the lower-half entry at entry_phys
+    (which points at the table whose entries were made present or not)."""
+    _write(entry_phys, _read(entry_phys) + delta * PTE_COUNT_ONE)
+
+
+def _parent_counted(pml4, virt, level, delta):
+    """The table at level on virt's walk gained (delta > 0) or lost present
+    entries: adjusts the count kept in the entry pointing at it.  Nothing
+    to do for the PML4 (no parent) or in the upper half (no counts)."""
+    if virt >= 0 and level < LEVEL_PML4:
+        _add_count(_find_entry(pml4, virt, level + 1), delta)
 
 
 def _alloc_table(alloc):
@@ -329,6 +351,14 @@ def _table_entry_bits(virt):
     return USER_TABLE_ENTRY_BITS
 
 
+def _link_bits(virt, present):
+    """Returns the bits of an entry on virt's walk pointing at a table
+    with `present` entries present (counted in the lower half only)."""
+    if virt < 0:
+        return KERNEL_TABLE_ENTRY_BITS
+    return USER_TABLE_ENTRY_BITS | present * PTE_COUNT_ONE
+
+
 def _leaf_level(pml4, virt):
     """Walks virt's path.  Returns the level (1 = 4 KiB, 2 = 2 MiB, 3 = 1 GiB)
     of the present leaf mapping virt, or -L when the walk meets a
@@ -343,6 +373,28 @@ def _leaf_level(pml4, virt):
             return level
         table = entry & PTE_ADDR_MASK
         level -= 1
+
+
+def _pd_entry(pml4, virt):
+    """Returns the physical address of virt's entry in its page directory,
+    or -1 when the walk stops above it (an absent PML4 or PDPT entry, or a
+    1 GiB leaf): _find_entry(pml4, virt, LEVEL_PD) unrolled, the one walk
+    of a 4 KiB map or unmap."""
+    entry = _read(_entry_phys(pml4, virt, LEVEL_PML4))
+    if not (entry & PTE_PRESENT):
+        return -1
+    entry = _read(_entry_phys(entry & PTE_ADDR_MASK, virt, LEVEL_PDPT))
+    if not (entry & PTE_PRESENT) or entry & PTE_HUGE:
+        return -1
+    return _entry_phys(entry & PTE_ADDR_MASK, virt, LEVEL_PD)
+
+
+def _names_page_table(pde):
+    """Returns True when pde (a _pd_entry result) holds a page table."""
+    if pde < 0:
+        return False
+    entry = _read(pde)
+    return (entry & PTE_PRESENT) != 0 and not (entry & PTE_HUGE)
 
 
 def _find_entry(pml4, virt, level):
@@ -399,24 +451,26 @@ def _map_leaf(pml4, virt, leaf, level, alloc):
         else:
             table = new1
         _write(_entry_phys(table, virt, current), value)
-        value = table | _table_entry_bits(virt)
+        value = table | _link_bits(virt, 1)
         current += 1
         k -= 1
     _write(_find_entry(pml4, virt, hole), value)
+    _parent_counted(pml4, virt, hole, 1)
     return 0
 
 
 def _make_path(pml4, virt, alloc):
-    """Returns the page table (level 1, phys) on virt's walk, creating the
-    missing tables above it as _map_leaf does (all allocated first, then
-    published with one store); E_ALREADY_MAPPED when a large leaf maps
-    virt; E_NOMEM when a table cannot be allocated (then the tree is
-    unchanged)."""
+    """Returns the physical address of the PD entry naming the page table
+    on virt's walk, creating the missing tables above it as _map_leaf does
+    (all allocated first, then published with one store; a new page table
+    is empty); E_ALREADY_MAPPED when a large leaf maps virt; E_NOMEM when
+    a table cannot be allocated (then the tree is unchanged)."""
+    pde = _pd_entry(pml4, virt)
+    if _names_page_table(pde):
+        return pde
     found = _leaf_level(pml4, virt)
     if found > LEVEL_PT:
         return E_ALREADY_MAPPED
-    if found == LEVEL_PT or found == -LEVEL_PT:
-        return _table_of(_find_entry(pml4, virt, LEVEL_PT))
     hole = -found                           # 2, 3 or 4
     need = hole - LEVEL_PT                  # tables to create, 1..3
     new1 = new2 = new3 = -1                 # the tables for levels hole-1, -2, -3
@@ -442,7 +496,7 @@ def _make_path(pml4, virt, alloc):
         pt = new1
     # Link the new tables bottom-up (the page table stays empty), then
     # publish the path with one store into the existing tree.
-    value = pt | _table_entry_bits(virt)
+    value = pt | _link_bits(virt, 0)
     current = LEVEL_PT + 1
     k = need - 1
     while k >= 1:
@@ -451,11 +505,17 @@ def _make_path(pml4, virt, alloc):
         else:
             table = new1
         _write(_entry_phys(table, virt, current), value)
-        value = table | _table_entry_bits(virt)
+        value = table | _link_bits(virt, 1)
         current += 1
         k -= 1
-    _write(_find_entry(pml4, virt, hole), value)
-    return pt
+    publish = _find_entry(pml4, virt, hole)
+    _write(publish, value)
+    _parent_counted(pml4, virt, hole, 1)
+    if need == 1:
+        return publish                      # the PD existed: the new PT's entry
+    if need == 2:
+        return _entry_phys(new1, virt, LEVEL_PD)
+    return _entry_phys(new2, virt, LEVEL_PD)
 
 
 def _unmap_leaf(pml4, virt, alloc, tlb, free_tables=True):
@@ -470,6 +530,7 @@ def _unmap_leaf(pml4, virt, alloc, tlb, free_tables=True):
     if virt & (_level_size(level) - 1):
         return E_ALIGN
     _write(_find_entry(pml4, virt, level), 0)
+    _parent_counted(pml4, virt, level, -1)
     if free_tables:
         _free_empty_tables(pml4, virt, alloc, tlb, True)
     elif tlb is not None:
@@ -498,20 +559,22 @@ def _free_empty_tables(pml4, virt, alloc, tlb, leaf_cleared):
     if e2 >= 0:
         entry = _read(e2)
         if entry & PTE_PRESENT and not (entry & PTE_HUGE):
-            unlinking = _table_is_empty(entry & PTE_ADDR_MASK)
+            unlinking = _count_of(entry) == 0
             if unlinking:
                 free_pt = entry & PTE_ADDR_MASK
                 _write(e2, 0)
+                _add_count(e3, -1)
     if unlinking and e3 >= 0:
         entry = _read(e3)
         if entry & PTE_PRESENT and not (entry & PTE_HUGE):
-            unlinking = _table_is_empty(entry & PTE_ADDR_MASK)
+            unlinking = _count_of(entry) == 0
             if unlinking:
                 free_pd = entry & PTE_ADDR_MASK
                 _write(e3, 0)
+                _add_count(e4, -1)
     if unlinking:
         entry = _read(e4)
-        if entry & PTE_PRESENT and _table_is_empty(entry & PTE_ADDR_MASK):
+        if entry & PTE_PRESENT and _count_of(entry) == 0:
             free_pdpt = entry & PTE_ADDR_MASK
             _write(e4, 0)
     if free_pt < 0 and free_pd < 0 and free_pdpt < 0 and not leaf_cleared:
@@ -733,11 +796,13 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
     done = 0
     while done < count and err == 0:
         v = virt + done * PAGE_SIZE
-        pt = _make_path(pml4, v, alloc)
-        if pt < 0:
-            err = pt
+        pde = _make_path(pml4, v, alloc)
+        if pde < 0:
+            err = pde
             break
+        pt = _read(pde) & PTE_ADDR_MASK
         index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
+        first = done
         while index < ENTRIES and done < count:
             phys = rawmem.load_u64(frames + done * ENTRY_SIZE)
             err = _check_phys(phys, PAGE_SIZE)
@@ -750,6 +815,8 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
             _write(entry_phys, phys | bits)
             index += 1
             done += 1
+        if virt >= 0:
+            _add_count(pde, done - first)
     if err:
         unmap_range(pml4, virt, done * PAGE_SIZE, alloc, tlb)
         if virt >= 0:
@@ -784,44 +851,60 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
     if size == 0:
         return 0
     last = virt + (size - PAGE_SIZE)
-    level = _leaf_level(pml4, virt)
-    if level > LEVEL_PT and virt & (_level_size(level) - 1):
-        return E_ALIGN
-    level = _leaf_level(pml4, last)
-    if level > LEVEL_PT and (last + PAGE_SIZE) & (_level_size(level) - 1):
-        return E_ALIGN
+    # A page table on virt's walk: no large page there (and none at last
+    # when it lies in the same 2 MiB), so no walk to look for one.
+    pde = _pd_entry(pml4, virt)
+    in_table = _names_page_table(pde)
+    if not in_table:
+        level = _leaf_level(pml4, virt)
+        if level > LEVEL_PT and virt & (_level_size(level) - 1):
+            return E_ALIGN
+    if not in_table or (last >> 21) != (virt >> 21):
+        level = _leaf_level(pml4, last)
+        if level > LEVEL_PT and (last + PAGE_SIZE) & (_level_size(level) - 1):
+            return E_ALIGN
     # The tables a run of leaves empties are looked at once per table: when
-    # the walk leaves the 2 MiB a page table covers, and at the end (not
-    # after every page: scanning 512 entries each time would be quadratic).
-    # 4 KiB leaves are cleared a page table at a time: one walk per table.
+    # the walk leaves the 2 MiB a page table covers (if the page table's
+    # count says it is empty), and at the end.  4 KiB leaves are cleared a
+    # page table at a time: one walk per table.
     offset = 0
     pending = False
     pending_virt = 0
     while offset < size:
         v = virt + offset
-        level = _leaf_level(pml4, v)
-        if level == LEVEL_PT or level == -LEVEL_PT:
-            pt = _table_of(_find_entry(pml4, v, LEVEL_PT))
+        if offset > 0:
+            pde = _pd_entry(pml4, v)
+            in_table = _names_page_table(pde)
+        if in_table:
+            pt = _read(pde) & PTE_ADDR_MASK
             index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
-            cleared = False
+            cleared = 0
             last_cleared = 0
             while index < ENTRIES and offset < size:
                 entry_phys = pt + index * ENTRY_SIZE
                 if _read(entry_phys) & PTE_PRESENT:
-                    if not cleared and pending and (v >> 21) != (pending_virt >> 21):
+                    if cleared == 0 and pending and (v >> 21) != (pending_virt >> 21):
                         _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
                         pending = False
                     _write(entry_phys, 0)
                     if tlb is not None:
                         tlb.invalidate(virt + offset)
-                    cleared = True
+                    cleared += 1
                     last_cleared = virt + offset
                 index += 1
                 offset += PAGE_SIZE
-            if cleared:
-                pending = True
+            if cleared > 0:
+                # a page table still holding pages keeps every table above
+                # it: nothing to free (the upper half frees nothing anyway)
+                if v >= 0:
+                    _add_count(pde, -cleared)
+                    pending = _count_of(_read(pde)) == 0
+                else:
+                    pending = False
                 pending_virt = last_cleared
-        elif level > 0:
+            continue
+        level = _leaf_level(pml4, v)        # not in a page table: a large page or a hole
+        if level > 0:
             if pending and (v >> 21) != (pending_virt >> 21):
                 _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
             _unmap_leaf(pml4, v, alloc, tlb, False)
@@ -903,6 +986,39 @@ def get_flags(pml4, virt):
             return E_INVALID
         return E_NOT_MAPPED
     return _flags_of(entry)
+
+
+def wrong_counts(pml4):
+    """Returns how many lower-half entries pointing at a table keep a count
+    that differs from the present entries of that table (0: every count is
+    exact).  Walks every lower-half table: for tests and self-tests."""
+    wrong = 0
+    i = 0
+    while i < KERNEL_HALF_FIRST:
+        entry = _read(pml4 + i * ENTRY_SIZE)
+        if entry & PTE_PRESENT:
+            wrong += _wrong_counts_under(entry, LEVEL_PDPT)
+        i += 1
+    return wrong
+
+
+def _wrong_counts_under(entry, level):
+    """Returns the wrong counts in entry (pointing at a table at level) and
+    in the entries of that table and below."""
+    table = entry & PTE_ADDR_MASK
+    wrong = 0
+    present = 0
+    i = 0
+    while i < ENTRIES:
+        child = _read(table + i * ENTRY_SIZE)
+        if child & PTE_PRESENT:
+            present += 1
+            if not _is_leaf(child, level):
+                wrong += _wrong_counts_under(child, level - 1)
+        i += 1
+    if _count_of(entry) != present:
+        wrong += 1
+    return wrong
 
 
 def leaf_entry(pml4, virt):

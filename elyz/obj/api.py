@@ -48,6 +48,8 @@ Each public function runs with interrupts off (restoring them as they
 were), so the timer's expiry never interleaves with an operation.
 """
 
+from rpython.rlib.objectmodel import dont_inline
+
 from elyz.abi import limits
 from elyz.abi.description import Description
 from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_BUFFER, E_CLOSED, E_DEAD, E_EXITED,
@@ -228,10 +230,6 @@ def _vacate(proc, slot):
     on.  The reference it held is the caller's to drop or move."""
     t = proc.table
     flags = table.read(t, slot, table.FLAGS)
-    if flags & table.FLAG_MAPPED:
-        mapping.remove_by_slot(proc, slot)
-    if flags & table.FLAG_LEASE:
-        lease.remove(proc, slot)
     if _is_strong(flags):
         _descriptors.strong -= 1
     else:
@@ -242,6 +240,20 @@ def _vacate(proc, slot):
     proc.slots_used -= 1
     if slot < proc.free_hint:
         proc.free_hint = slot
+    if flags & (table.FLAG_MAPPED | table.FLAG_LEASE):
+        _vacate_mappings_and_lease(proc, slot, flags)
+
+
+@dont_inline
+def _vacate_mappings_and_lease(proc, slot, flags):
+    """The rest of _vacate for a slot that had mappings made through it or
+    a queued lease (neither looks at the slot's object, flags or
+    generation); kept out of line so that the common release needs no
+    saved registers.  Returns nothing."""
+    if flags & table.FLAG_MAPPED:
+        mapping.remove_by_slot(proc, slot)
+    if flags & table.FLAG_LEASE:
+        lease.remove(proc, slot)
 
 
 def _add_reference(obj, strong):
@@ -502,14 +514,9 @@ def _unmap(proc, vaddr, length):
     if status < 0:
         return status
     pages = length // limits.PAGE_SIZE
-    if mapping.needs_split(proc, vaddr, pages) and mapping.free_records() == 0:
+    if mapping.free_records() == 0 and mapping.needs_split(proc, vaddr, pages):
         return E_NOMEM
-    total = 0
-    index = mapping.find_overlap(proc, vaddr, pages)
-    while index >= 0:
-        total += mapping.trim(index, vaddr, pages)
-        index = mapping.find_overlap(proc, vaddr, pages)
-    return total
+    return mapping.trim_all(proc, vaddr, pages)
 
 
 def _describe(proc, desc, out):

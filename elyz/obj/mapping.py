@@ -16,6 +16,11 @@ object) remove exactly the mappings they must.
                 record inside [virt, virt + pages), splitting it when the
                 range is in its middle (needs a free record: E_NOMEM first,
                 nothing changed)
+    trim_all(proc, virt, pages) -> pages unmapped: trims every mapping of
+                proc overlapping the range, in one walk (check needs_split
+                first)
+    needs_split(proc, virt, pages) -> True when such an unmap cuts a
+                mapping in two
     remove_by_slot(proc, slot), remove_all_of_process(proc),
     remove_all_of_object(obj)
     count_in_use()
@@ -179,6 +184,25 @@ def trim(index, virt, pages):
         m.virt = end
     m.pages -= cut
     return cut
+
+
+def trim_all(proc, virt, pages):
+    """Removes every part of proc's mappings inside [virt, virt + pages
+    pages), in one walk of proc's list; returns the pages unmapped.  A
+    split (at most one: the range then lies inside one mapping) needs a
+    free record: the caller checked needs_split first."""
+    end = virt + pages * PAGE_SIZE
+    total = 0
+    index = proc.first_mapping
+    while index >= 0:
+        # trim may free m; the tail record of a split is linked first in
+        # the list, behind the walk (and outside the range)
+        m = _mappings[index]
+        following = m.next_in_process
+        if m.virt < end and virt < m.virt + m.pages * PAGE_SIZE:
+            total += trim(index, virt, pages)
+        index = following
+    return total
 
 
 def needs_split(proc, virt, pages):

@@ -573,3 +573,21 @@ def test_the_object_calls_act_for_the_running_process(kworld, proc):
     assert do_syscall(S.SYS_RELEASE, lease) == 0
     assert api.describe(proc, lease, out) == E_BADDESC
     assert do_syscall(S.SYS_ALLOCATE, 0, MEMORY_RIGHTS) == E_INVALID
+
+
+# ------------------------------------------------------------ the entry stub
+
+def test_the_syscall_entry_relies_on_fmask_to_clear_the_direction_flag():
+    # syscall.S has no cld: the kernel's string copies (rep movsb) run
+    # forwards only because IA32_FMASK clears DF on every syscall
+    import os
+    import re
+    arch = os.path.join(os.path.dirname(__file__), '..', '..', 'arch', 'x86_64')
+    entry = open(os.path.join(arch, 'syscall.S')).read()
+    tables = open(os.path.join(arch, 'cpu_tables.c')).read()
+    body = entry.split('elyz_syscall_entry:')[1].split('jmp elyz_trap_exit')[0]
+    code = re.sub(r'/\*.*?\*/', '', body, flags=re.S)
+    if 'cld' not in code.split():
+        fmask = re.search(r'wrmsr\(MSR_FMASK, ([^)]*)\)', tables).group(1)
+        assert 'RFLAGS_DF' in fmask
+        assert re.search(r'#define RFLAGS_DF\s+\(1ULL << 10\)', tables)

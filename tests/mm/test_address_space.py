@@ -61,6 +61,26 @@ def test_the_tlb_is_told_only_when_the_space_is_active(world):
     assert cpu.emulated().invalidated and set(cpu.emulated().invalidated) == set([VA])
 
 
+def test_an_unmap_beside_a_page_that_keeps_the_tables_still_invalidates_the_page(world):
+    # the page table keeps its neighbour: no table is freed, no table is
+    # scanned, and the unmapped page is still told to the TLB
+    space = address_space.create()
+    frames = frame_list([0x7000, 0x8000])
+    address_space.map_pages(space, VA + (1 << 20), frames, 1, 1, PROT_READ)
+    address_space.activate(space)
+    tables = address_space.table_frames(space)
+    for i in range(3):
+        address_space.map_pages(space, VA, frames, 0, 1, PROT_READ)
+        del cpu.emulated().invalidated[:]
+        address_space.unmap_pages(space, VA, 1)
+        assert cpu.emulated().invalidated == [VA]
+        assert address_space.translate(space, VA) == E_NOT_MAPPED
+        assert address_space.table_frames(space) == tables
+    assert address_space.translate(space, VA + (1 << 20)) == 0x8000
+    address_space.unmap_pages(space, VA + (1 << 20), 1)
+    assert address_space.table_frames(space) == 1
+
+
 def test_destroy_frees_every_page_table_frame(world):
     frames_before = world.frames_free()
     space = address_space.create()

@@ -10,7 +10,7 @@ from elyz.mm.paging import (
     PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL, PAGE_WRITE_COMBINING,
     PAGE_UNCACHED, PAGE_ALLOW_LARGE,
     PTE_PRESENT, PTE_WRITABLE, PTE_USER, PTE_PWT, PTE_PCD, PTE_ACCESSED, PTE_DIRTY,
-    PTE_HUGE, PTE_GLOBAL, PTE_NX, PTE_ADDR_MASK)
+    PTE_HUGE, PTE_GLOBAL, PTE_NX, PTE_ADDR_MASK, PTE_COUNT_ONE, PTE_COUNT_MASK)
 from elyz.rlib_kernel import rawmem
 from tests.support.rpycheck import rtype_allocation_free
 
@@ -80,9 +80,12 @@ def frames():
 
 @pytest.fixture
 def pml4(frames):
+    """A new address space; after the test, every count of present entries
+    kept in its lower half must still be exact."""
     table = paging.create_address_space(frames)
     assert table >= 0
-    return table
+    yield table
+    assert paging.wrong_counts(table) == 0
 
 
 def entry_at(table, index):
@@ -293,10 +296,12 @@ def test_leaf_decides_and_intermediate_entries_are_user_only_in_the_lower_half(
     entries = walk_entries(pml4, virt)
     assert len(entries) == 4
     expected = PTE_PRESENT | PTE_WRITABLE | (PTE_USER if virt >= 0 else 0)
+    # one present entry in each table on the way: counted in the lower half
+    count = PTE_COUNT_ONE if virt >= 0 else 0
     for entry in entries[:3]:
         assert entry & 0xfff == expected
         assert entry & PTE_NX == 0
-        assert entry & ~(PTE_ADDR_MASK | 0xfff) == 0
+        assert entry & ~(PTE_ADDR_MASK | 0xfff) == count
     leaf = entries[3]
     assert leaf & PTE_ADDR_MASK == 0x9000
     assert leaf & PTE_PRESENT
@@ -565,6 +570,89 @@ def test_unmap_range_clears_a_run_and_frees_each_emptied_table_once(frames, pml4
     assert paging.translate(pml4, 0x40000000) == 0x9000
 
 
+# ------------------------------------------------------------ present-entry counts
+
+def count_in(entry):
+    return (entry & PTE_COUNT_MASK) >> 52
+
+
+def test_each_lower_half_table_entry_counts_the_present_entries_below_it(frames, pml4):
+    virt = 0x40000000                                  # PML4 0, PDPT 1, PD 0, PT 0
+    assert paging.map(pml4, virt, 0x9000, 0, frames) == 0
+    assert paging.map(pml4, virt + PAGE_SIZE, 0x9000, 0, frames) == 0
+    assert paging.map(pml4, virt + LARGE_PAGE_SIZE, 0x9000, 0, frames) == 0   # a 2nd PT
+    assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0                   # a 2nd PD
+    e4, e3, e2 = walk_entries(pml4, virt)[:3]
+    assert (count_in(e4), count_in(e3), count_in(e2)) == (2, 2, 2)
+    assert count_in(walk_entries(pml4, virt + LARGE_PAGE_SIZE)[2]) == 1
+    assert paging.wrong_counts(pml4) == 0
+
+
+def test_a_full_page_table_counts_512_and_is_freed_only_with_its_last_page(frames, pml4):
+    physes = [0x100000 + PAGE_SIZE * i for i in range(512)]
+    assert paging.map_frames(pml4, 0, frame_list(physes), 512, 0, frames) == 0
+    assert count_in(walk_entries(pml4, 0)[2]) == 512
+    assert paging.unmap_range(pml4, 0, 511 * PAGE_SIZE, frames) == 0
+    assert count_in(walk_entries(pml4, 0)[2]) == 1 and count_tables(pml4) == 3
+    assert paging.translate(pml4, 511 * PAGE_SIZE) == physes[511]
+    assert paging.unmap(pml4, 511 * PAGE_SIZE, frames) == 0
+    assert count_tables(pml4) == 0 and frames.used == 1
+
+
+def test_the_count_alone_decides_that_a_table_is_empty(frames, pml4):
+    # unmap frees a table whose count says 0 without looking at its
+    # entries: a count one too high keeps it, whatever the entries say
+    assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0
+    pd = walk_entries(pml4, 0x1000)[1] & PTE_ADDR_MASK
+    rawmem.store_u64(pd + HHDM, entry_at(pd, 0) + PTE_COUNT_ONE)
+    assert paging.wrong_counts(pml4) == 1
+    assert paging.unmap(pml4, 0x1000, frames) == 0
+    assert count_tables(pml4) == 3                     # the PT stayed, empty
+    rawmem.store_u64(pd + HHDM, entry_at(pd, 0) - PTE_COUNT_ONE)   # the test's own undo
+    assert paging.wrong_counts(pml4) == 0
+
+
+def test_upper_half_entries_carry_no_count(frames, pml4):
+    assert paging.map(pml4, KERNEL, 0x9000, 0, frames) == 0
+    assert all(entry & PTE_COUNT_MASK == 0 for entry in walk_entries(pml4, KERNEL)[:3])
+
+
+COUNT_OPERATIONS = st.lists(
+    st.tuples(st.sampled_from(['frames', 'range', 'large', 'unmap']),
+              st.integers(0, 1100), st.integers(1, 700)), max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(COUNT_OPERATIONS)
+def test_counts_stay_exact_through_runs_large_pages_and_failures(operations):
+    # runs across page tables, 2 MiB pages, refused and half-done maps
+    # (E_ALREADY_MAPPED, E_NOMEM undone): after each, every count is exact
+    # and exactly the tables that hold something are allocated
+    frames = make_world(frames=6)            # PML4, PDPT, PD, 3 of the 4 PTs
+    try:
+        pml4 = paging.create_address_space(frames)
+        physes = frame_list([0x100000 + PAGE_SIZE * i for i in range(700)])
+        for kind, page, pages in operations:
+            virt = page * PAGE_SIZE
+            if kind == 'frames':
+                paging.map_frames(pml4, virt, physes, pages, 0, frames, RecordingTlb())
+            elif kind == 'range':
+                paging.map_range(pml4, virt, 0x200000, pages * PAGE_SIZE, 0, frames,
+                                 RecordingTlb())
+            elif kind == 'large':
+                paging.map_range(pml4, virt & ~(LARGE_PAGE_SIZE - 1), 0x200000,
+                                 LARGE_PAGE_SIZE, PAGE_ALLOW_LARGE, frames, RecordingTlb())
+            else:
+                paging.unmap_range(pml4, virt, pages * PAGE_SIZE, frames, RecordingTlb())
+            assert paging.wrong_counts(pml4) == 0
+            assert frames.used == 1 + count_tables(pml4)
+        paging.unmap_range(pml4, 0, 4 * LARGE_PAGE_SIZE, frames)
+        assert paging.wrong_counts(pml4) == 0
+        assert frames.used == 1
+    finally:
+        paging.set_hhdm_offset(0)
+
+
 # ------------------------------------------------------------ large pages
 
 def test_map_range_uses_2mib_pages_where_aligned_and_allowed(frames, pml4):
@@ -625,6 +713,9 @@ def test_a_1gib_page_built_by_hand_translates_and_unmaps(frames, pml4):
     pdpt = walk_entries(pml4, 0x1000)[0] & PTE_ADDR_MASK
     rawmem.store_u64(pdpt + HHDM + 1 * 8,
                      0x80000000 | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE | PTE_NX)
+    # the PDPT has one more present entry: its count says so too
+    rawmem.store_u64(pml4 + HHDM, entry_at(pml4, 0) + PTE_COUNT_ONE)
+    assert paging.wrong_counts(pml4) == 0
     virt = HUGE_PAGE_SIZE + 0x12345678
     assert paging.translate(pml4, virt) == 0x80000000 + 0x12345678
     assert paging.mapping_size(pml4, virt) == HUGE_PAGE_SIZE
@@ -633,6 +724,8 @@ def test_a_1gib_page_built_by_hand_translates_and_unmaps(frames, pml4):
     assert paging.unmap(pml4, HUGE_PAGE_SIZE + PAGE_SIZE, frames) == E_ALIGN
     assert paging.unmap(pml4, HUGE_PAGE_SIZE, frames) == 0
     assert paging.translate(pml4, virt) == E_NOT_MAPPED
+    assert paging.translate(pml4, 0x1000) == 0x9000      # its PDPT stays
+    assert paging.wrong_counts(pml4) == 0
 
 
 def test_the_direct_map_of_ram_uses_2mib_pages_in_the_upper_half(frames, pml4):
@@ -757,6 +850,7 @@ def test_random_maps_and_unmaps_agree_with_a_dict(operations):
                 assert paging.translate(pml4, v + 0x10) == \
                     (model[v] + 0x10 if v in model else E_NOT_MAPPED)
             assert frames.used == 1 + count_tables(pml4)
+            assert paging.wrong_counts(pml4) == 0
         for virt in list(model):
             assert paging.unmap(pml4, virt, frames) == 0
         assert count_tables(pml4, 0, 255) == 0

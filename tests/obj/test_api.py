@@ -385,6 +385,37 @@ def test_unmap_of_the_middle_splits_a_mapping(world, proc):
     assert api.map(proc, desc, VA + PAGE, PAGE, PAGE, PROT_READ) == 0
 
 
+def test_unmap_of_a_range_over_several_mappings_trims_each_in_one_call(world, proc):
+    desc = api.allocate(proc, 8 * PAGE, ALL)
+    obj = memory.get(0)
+    for first in (0, 3, 6):                             # pages 0-1, 3-4, 6-7 of VA
+        assert api.map(proc, desc, VA + first * PAGE, first * PAGE, 2 * PAGE,
+                       PROT_READ) == 0
+    assert api.unmap(proc, VA + PAGE, 6 * PAGE) == 4     # pages 1, 3, 4, 6
+    mapped = [address_space.translate(proc.space, VA + i * PAGE) >= 0 for i in range(8)]
+    assert mapped == [True, False, False, False, False, False, False, True]
+    assert address_space.translate(proc.space, VA + 7 * PAGE) == memory.frame(obj, 7)
+    assert mapping.count_in_use() == 2
+    assert api.unmap(proc, VA, 8 * PAGE) == 2 and mapping.count_in_use() == 0
+
+
+def test_unmap_that_would_split_with_no_free_record_changes_nothing(world, proc):
+    desc = api.allocate(proc, 3 * PAGE, ALL)
+    assert api.map(proc, desc, VA, 0, 3 * PAGE, PROT_READ) == 0
+    taken = []
+    while mapping.free_records() > 0:
+        taken.append(mapping._pool.take())
+    try:
+        before = snapshot(world, proc)
+        assert api.unmap(proc, VA + PAGE, PAGE) == E_NOMEM
+        assert snapshot(world, proc) == before
+        assert api.unmap(proc, VA, PAGE) == 1           # no split: no record needed
+    finally:
+        for index in taken:
+            mapping._pool.give_back(index)
+    assert api.unmap(proc, VA + 2 * PAGE, PAGE) == 1
+
+
 def test_unmap_refuses_unaligned_or_non_user_ranges(world, proc):
     assert api.unmap(proc, VA + 1, PAGE) == E_ALIGN
     assert api.unmap(proc, VA, 0) == E_INVALID

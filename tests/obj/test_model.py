@@ -746,6 +746,8 @@ class ObjectModel(RuleBasedStateMachine):
                         p, va, ename(phys) if phys < 0 else hex(phys), obj, page, want)
             if p.tables_dirty:
                 p.tables = address_space.table_frames(p.record.space)
+                assert paging.wrong_counts(p.record.space) == 0, \
+                    '%r: a count of present entries is wrong' % p
                 p.tables_dirty = False
             # Every mapping lies in one 2 MiB range: one page table and its
             # parents while anything is mapped, the top level alone otherwise.
