@@ -26,14 +26,15 @@ from rpython.rlib.unroll import unrolling_iterable
 from rpython.rtyper.lltypesystem import lltype, rffi
 
 from elyz.abi import errors, limits, syscalls
-from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_DEAD, E_EXITED, E_FAULT, E_INVALID, E_KIND,
-                             E_LIMIT, E_NOEXEC, E_NOMEM, E_NOSLOTS, E_OVERLAP, E_RANGE,
-                             E_RIGHTS)
-from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROCESS_RIGHTS,
+from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_BUFFER, E_CLOSED, E_DEAD, E_EXITED,
+                             E_FAULT, E_INVALID, E_KIND, E_LIMIT, E_NOEXEC, E_NOMEM,
+                             E_NOSLOTS, E_OVERLAP, E_RANGE, E_RIGHTS, E_WOULDBLOCK)
+from elyz.abi.rights import (CHANNEL_RIGHTS, KIND_CHANNEL, KIND_MEMORY, KIND_PROCESS,
+                             MEMORY_RIGHTS, PROCESS_RIGHTS,
                              PROT_EXEC, PROT_READ, PROT_WRITE, RIGHT_BORROW, RIGHT_CLONE,
                              RIGHT_GIVE, RIGHT_MAP, RIGHT_READ, RIGHT_TRANSFER, RIGHT_WAIT,
                              RIGHT_WRITE, STRENGTH_STRONG, STRENGTH_WEAK)
-from user.lib import api, process
+from user.lib import api, ipc, process
 
 PAGE = limits.PAGE_SIZE
 SLOTS = limits.DESCRIPTOR_SLOTS
@@ -57,6 +58,10 @@ GO = 1                  # the parent sets it: children may go on
 CHILD_WORD = 8          # child i writes its report at CHILD_WORD + i
 SECRET_SIZE = 37 * PAGE     # a size none of a new process's objects has
 REPORT_TICKS = 3000     # 30 s
+ENDPOINT_HOGS = 5           # children making channels (x 254: past MAX_ENDPOINTS)
+MESSAGE_CHANNELS = 66       # queues enough for MAX_MESSAGES (66 x 64 > 4096)
+RING = 100
+CYCLE_SHAPES = ['self', 'pair', 'ring', 'hanging', 'lease', 'exchange']
 HOGS = 17               # children holding leases (x 254: past MAX_LEASES)
 RW = RIGHT_READ | RIGHT_WRITE | RIGHT_MAP
 ALL_MEMORY = MEMORY_RIGHTS
@@ -651,6 +656,251 @@ def t_no_descriptor_no_access():
     api.sys_release(secret)
 
 
+# ------------------------------------------------------------ the tests: channels
+
+def channel_pair(rights):
+    ends = []
+    good(ipc.create(rights, ends), 'channel_create')
+    if len(ends) < 2:
+        return 0, 0
+    return ends[0], ends[1]
+
+
+def send_raw(endpoint, buf, length, descs, count):
+    return api.sys_channel_send(endpoint, buf, length, descs, count)
+
+
+def t_channel_create():
+    out = lltype.malloc(rffi.LONGP.TO, 2, flavor='raw')
+    where = rffi.cast(lltype.Signed, out)
+    expect('channel_create', E_INVALID, api.sys_channel_create(RIGHT_GIVE, where), 'GIVE')
+    expect('channel_create', E_INVALID, api.sys_channel_create(1 << 30, where), 'unknown')
+    expect('channel_create', E_FAULT, api.sys_channel_create(CHANNEL_RIGHTS, KERNEL_ADDRESS),
+           'a kernel out pointer')
+    expect('channel_create', E_FAULT, api.sys_channel_create(CHANNEL_RIGHTS, 0x400000),
+           'a read-only out pointer')
+    good(api.sys_channel_create(CHANNEL_RIGHTS, where), 'channel_create')
+    a, b = out[0], out[1]
+    info = describe(a)
+    check(info.kind == KIND_CHANNEL and info.rights == CHANNEL_RIGHTS and info.state == 1,
+          'an endpoint describes itself')
+    clones = fill_table(a, RIGHT_READ)
+    api.sys_release(clones.pop())                   # one slot free: not enough
+    expect('channel_create', E_NOSLOTS, api.sys_channel_create(CHANNEL_RIGHTS, where),
+           'one free slot')
+    release_all(clones)
+    release_all([a, b])
+    lltype.free(out, flavor='raw')
+
+
+def t_channel_send():
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    read_only, other = channel_pair(RIGHT_READ | RIGHT_WAIT)
+    buf = lltype.malloc(rffi.LONGP.TO, 4, flavor='raw')
+    where = rffi.cast(lltype.Signed, buf)
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    fixed = good(api.sys_allocate(PAGE, RIGHT_READ), 'allocate without RIGHT_TRANSFER')
+    expect('channel_send', E_INVALID, send_raw(a, where, -1, where, 0), 'length -1')
+    expect('channel_send', E_INVALID, send_raw(a, where, 0, where, 17), '17 descriptors')
+    expect('channel_send', E_LIMIT, send_raw(a, where, limits.MAX_MESSAGE_BYTES + 1, where,
+                                             0), 'MAX_MESSAGE_BYTES + 1')
+    expect('channel_send', E_FAULT, send_raw(a, KERNEL_ADDRESS, 8, where, 0), 'kernel buf')
+    expect('channel_send', E_FAULT, send_raw(a, where, 8, TEST_VA, 1), 'unmapped descs')
+    expect('channel_send', E_BADDESC, send_raw(a + SLOTS, where, 8, where, 0), 'bad')
+    weak = dead_weak()
+    expect('channel_send', E_DEAD, send_raw(weak, where, 8, where, 0), 'a dead one')
+    expect('channel_send', E_KIND, send_raw(page, where, 8, where, 0), 'memory')
+    expect('channel_send', E_RIGHTS, send_raw(read_only, where, 8, where, 0), 'no WRITE')
+    expect('channel_send', E_RIGHTS, ipc.send(a, 'x', [fixed]), 'passing no TRANSFER')
+    expect('channel_send', E_BADDESC, ipc.send(a, 'x', [page + SLOTS]), 'passing a bad one')
+    expect('channel_send', E_DEAD, ipc.send(a, 'x', [weak]), 'passing a dead one')
+    expect('channel_send', E_INVALID, ipc.send(a, 'x', [page, page]), 'passing one twice')
+    check(describe(page).kind == KIND_MEMORY, 'a failed send moves nothing')
+    sent = 0
+    while sent < limits.MAX_QUEUED_MESSAGES:
+        good(ipc.send(a, 'm', []), 'send')
+        sent += 1
+    expect('channel_send', E_WOULDBLOCK, ipc.send(a, 'm', [page]), 'a full queue')
+    good(api.sys_release(b), 'release the peer')
+    expect('channel_send', E_CLOSED, ipc.send(a, 'm', [page]), 'the peer gone')
+    check(describe(page).kind == KIND_MEMORY, 'the page stays')
+    release_all([a, read_only, other, page, fixed, weak])
+    lltype.free(buf, flavor='raw')
+
+
+def t_channel_recv():
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    write_only, other = channel_pair(RIGHT_WRITE)
+    buf = lltype.malloc(rffi.LONGP.TO, 32, flavor='raw')
+    where = rffi.cast(lltype.Signed, buf)
+    recv = api.sys_channel_recv
+    expect('channel_recv', E_INVALID, recv(b, where, -1, where, 1, 0), 'length -1')
+    expect('channel_recv', E_INVALID, recv(b, where, 8, where, -1, 0), 'max -1')
+    expect('channel_recv', E_INVALID, recv(b, where, 8, where, 1, 2), 'unknown flags')
+    expect('channel_recv', E_FAULT, recv(b, KERNEL_ADDRESS, 8, where, 1, 0), 'kernel buf')
+    expect('channel_recv', E_FAULT, recv(b, where, 8, 0x400000, 1, 0), 'read-only descs')
+    expect('channel_recv', E_BADDESC, recv(b + SLOTS, where, 8, where, 1, 0), 'bad')
+    weak = dead_weak()
+    expect('channel_recv', E_DEAD, recv(weak, where, 8, where, 1, 0), 'dead')
+    expect('channel_recv', E_KIND, recv(process.IMAGE, where, 8, where, 1, 0), 'memory')
+    expect('channel_recv', E_RIGHTS, recv(write_only, where, 8, where, 1, 0), 'no READ')
+    expect('channel_recv', E_WOULDBLOCK, recv(b, where, 8, where, 1, 1), 'nothing queued')
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    good(ipc.send(a, 'twelve bytes', [page]), 'send')
+    expect('channel_recv', E_BUFFER, recv(b, where, 11, where, 1, 0), '11 of 12 bytes')
+    expect('channel_recv', E_BUFFER, recv(b, where, 64, where, 0, 0), 'no room for one')
+    clones = fill_table(a, RIGHT_READ)
+    expect('channel_recv', E_NOSLOTS, recv(b, where, 64, where, 1, 0), 'a full table')
+    release_all(clones)
+    check(describe(b).exit_code == 1, 'the message stays queued through errors')
+    result = recv(b, where, 64, where + 64, 1, 0)
+    check(result == 12 + (1 << 32), 'receive returns bytes + descriptors << 32')
+    received = buf[8]
+    check(describe(received).size == PAGE, 'the page arrived')
+    good(api.sys_release(a), 'release the peer')
+    expect('channel_recv', E_CLOSED, recv(b, where, 8, where, 1, 0), 'the peer gone')
+    release_all([b, write_only, other, weak, received])
+    lltype.free(buf, flavor='raw')
+
+
+def t_wait_any():
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    no_wait, other = channel_pair(RIGHT_READ | RIGHT_WRITE)
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    weak = dead_weak()
+    wait = api.sys_wait_any
+    words = process.raw_words([b, a, no_wait, page, weak, b + SLOTS])
+    where = rffi.cast(lltype.Signed, words)
+    expect('wait_any', E_INVALID, wait(where, 0, 0), 'count 0')
+    expect('wait_any', E_INVALID, wait(where, 17, 0), 'count 17')
+    expect('wait_any', E_INVALID, wait(where, 1, 4), 'unknown flags')
+    expect('wait_any', E_FAULT, wait(KERNEL_ADDRESS, 1, 0), 'kernel descs')
+    expect('wait_any', E_WOULDBLOCK, wait(where, 2, 1), 'nothing ready')
+    expect('wait_any', E_RIGHTS, wait(where + 16, 1, 1), 'no WAIT')
+    expect('wait_any', E_KIND, wait(where + 24, 1, 1), 'memory')
+    expect('wait_any', E_DEAD, wait(where + 32, 1, 1), 'dead')
+    expect('wait_any', E_BADDESC, wait(where + 40, 1, 1), 'bad')
+    good(ipc.send(b, 'to a', []), 'send')
+    check(wait(where, 2, 0) == 1, 'the endpoint with a message is ready')
+    child = exited_child()
+    words[0] = child
+    check(wait(where, 2, 0) == 0, 'an exited process is ready')
+    lltype.free(words, flavor='raw')
+    release_all([a, b, no_wait, other, page, weak, child])
+
+
+def t_endpoint_records_run_out():
+    """channel_create when MAX_ENDPOINTS are taken: children hold them."""
+    flag = flag_page()
+    children = []
+    i = 0
+    while i < ENDPOINT_HOGS:
+        passed = [good(api.sys_clone(flag, RW | RIGHT_TRANSFER), 'clone the flag')]
+        children.append(start(['conform', 'endpointhog', str(i)], passed))
+        i += 1
+    wait_for_children(ENDPOINT_HOGS)
+    out = lltype.malloc(rffi.LONGP.TO, 2, flavor='raw')
+    expect('channel_create', E_NOMEM,
+           api.sys_channel_create(CHANNEL_RIGHTS, rffi.cast(lltype.Signed, out)),
+           'MAX_ENDPOINTS taken')
+    lltype.free(out, flavor='raw')
+    store(FLAG_VA + GO * 8, 1)
+    for child in children:
+        code, address = finish(child)
+        check(code == 0, 'an endpoint holder exits 0')
+    api.sys_release(flag)
+
+
+def t_messages_run_out():
+    """channel_send when MAX_MESSAGES are queued, and past the quota."""
+    ends = []
+    result = 0
+    while len(ends) < 2 * MESSAGE_CHANNELS:
+        good(ipc.create(CHANNEL_RIGHTS, ends), 'channel_create')
+    sent = 0
+    while True:
+        result = ipc.send(ends[2 * (sent % MESSAGE_CHANNELS)], '', [])
+        if result < 0:
+            break
+        sent += 1
+    expect('channel_send', E_NOMEM, result, 'MAX_MESSAGES queued')
+    check(sent == limits.MAX_MESSAGES, 'every message record was used (%d)' % sent)
+    release_all(ends)
+    ends = []
+    while len(ends) < 10:
+        good(ipc.create(CHANNEL_RIGHTS, ends), 'channel_create')
+    big = 'q' * limits.MAX_MESSAGE_BYTES
+    sent = 0
+    while True:
+        result = ipc.send(ends[2 * (sent % 5)], big, [])
+        if result < 0:
+            break
+        sent += 1
+    expect('channel_send', E_LIMIT, result, 'past MAX_INFLIGHT_BYTES')
+    release_all(ends)
+
+
+def t_descriptors_travel_between_processes():
+    """A page goes to a child in a message; the child maps it, answers
+    with its contents and a page of its own."""
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    good(api.sys_map(page, TEST_VA, 0, PAGE, PROT_READ | PROT_WRITE), 'map')
+    store(TEST_VA, MAGIC)
+    api.sys_unmap(TEST_VA, PAGE)
+    child = start(['conform', 'echo'], [b])
+    good(ipc.send(a, 'page', [page]), 'send the page')
+    reply = ipc.Message()
+    good(ipc.receive(a, reply, 0), 'receive the answer')
+    check(reply.data == 'read %d' % MAGIC, 'the child read the page: %s' % reply.data)
+    check(len(reply.descs) == 1, 'and sent a page back')
+    if len(reply.descs) == 1:
+        good(api.sys_map(reply.descs[0], TEST_VA, 0, PAGE, PROT_READ), 'map it')
+        check(load(TEST_VA) == MAGIC + 1, 'it holds what the child wrote')
+        api.sys_unmap(TEST_VA, PAGE)
+        api.sys_release(reply.descs[0])
+    code, address = finish(child)
+    check(code == 0, 'the child exits 0')
+    api.sys_release(a)
+
+
+def t_lease_in_flight_expires():
+    """A lease that expires while queued arrives dead; one received before
+    its expiry takes the receiver's mapping with it when it expires."""
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    good(ipc.send(a, 'early', [good(api.sys_borrow(page, 2), 'a lease of 2 ticks')]), 'send')
+    api.sys_sleep(4)
+    message = ipc.Message()
+    good(ipc.receive(b, message, 0), 'receive')
+    check(len(message.descs) == 1 and describe(message.descs[0]).dead,
+          'it arrives dead')
+    expect('map', E_DEAD, api.sys_map(message.descs[0], TEST_VA, 0, PAGE, PROT_READ),
+           'an expired lease received')
+    release_all(message.descs)
+    good(api.sys_map(page, TEST_VA, 0, PAGE, PROT_READ | PROT_WRITE), 'map')
+    store(TEST_VA + 8, MAGIC)
+    api.sys_unmap(TEST_VA, PAGE)
+    child = start(['conform', 'leasereceiver', str(OTHER_VA + 8)], [b])
+    good(ipc.send(a, 'lease', [good(api.sys_borrow(page, 20), 'a lease of 20 ticks')]),
+         'send')
+    code, address = finish(child)
+    check(code == EXIT_PAGE_FAULT and address == OTHER_VA + 8,
+          'the receiver faults at its lease mapping after expiry (exit %d at %x)' % (
+              code, address))
+    release_all([a, page])
+
+
+def t_cycles_are_collected():
+    """Children build each shape of garbage cycle and exit; the counters of
+    the test (checked by run_test) come back."""
+    for shape in CYCLE_SHAPES:
+        image = good(api.sys_clone(process.IMAGE, process.IMAGE_RIGHTS), 'clone the image')
+        child = start(['conform', 'cycles', shape], [image])
+        code, address = finish(child)
+        check(code == 0, 'shape %s: the builder exits %d' % (shape, code))
+
+
 TESTS = unrolling_iterable([
     ('debug_write', t_debug_write),
     ('sleep_yield_clock', t_sleep_and_clock),
@@ -671,6 +921,15 @@ TESTS = unrolling_iterable([
     ('transfer_takes_the_mapping', t_transfer_takes_the_mapping),
     ('last_strong_release_unmaps_everywhere', t_last_strong_release_unmaps_everywhere),
     ('no_descriptor_no_access', t_no_descriptor_no_access),
+    ('channel_create', t_channel_create),
+    ('channel_send', t_channel_send),
+    ('channel_recv', t_channel_recv),
+    ('wait_any', t_wait_any),
+    ('endpoint_records_run_out', t_endpoint_records_run_out),
+    ('messages_run_out', t_messages_run_out),
+    ('descriptors_travel_between_processes', t_descriptors_travel_between_processes),
+    ('lease_in_flight_expires', t_lease_in_flight_expires),
+    ('cycles_are_collected', t_cycles_are_collected),
 ])
 
 
@@ -784,9 +1043,122 @@ def role_snoop(argv):
     return touched(va)
 
 
+def role_endpointhog(argv):
+    """endpointhog I: makes channels until that fails, reports, waits for
+    GO, exits 0 (its endpoints go with it)."""
+    child_map_flag()
+    made = 0
+    ends = []
+    while ipc.create(CHANNEL_RIGHTS, ends) == 0:
+        made += 1
+    child_wait_for_go(int(argv[2]), made + 1)
+    return 0
+
+
+def role_echo(argv):
+    """echo: receives a page on its first descriptor, answers 'read N' with
+    N the page's first word, and a page of its own holding N + 1."""
+    end = process.first_descriptor(0)
+    message = ipc.Message()
+    if ipc.receive(end, message, 0) != 0 or len(message.descs) != 1:
+        return 3
+    if api.sys_map(message.descs[0], TEST_VA, 0, PAGE, PROT_READ) != 0:
+        return 4
+    value = load(TEST_VA)
+    mine = api.sys_allocate(PAGE, ALL_MEMORY)
+    if mine < 0 or api.sys_map(mine, OTHER_VA, 0, PAGE, PROT_READ | PROT_WRITE) != 0:
+        return 5
+    store(OTHER_VA, value + 1)
+    if ipc.send(end, 'read %d' % value, [mine]) != 0:
+        return 6
+    return 0
+
+
+def role_leasereceiver(argv):
+    """leasereceiver VA: receives a lease on its first descriptor, maps it
+    on VA's page, checks MAGIC at VA, sleeps past the expiry, reads again
+    (which must kill it)."""
+    va = int(argv[2])
+    message = ipc.Message()
+    if ipc.receive(process.first_descriptor(0), message, 0) != 0 or len(message.descs) != 1:
+        return 3
+    if api.sys_map(message.descs[0], va & ~(PAGE - 1), 0, PAGE, PROT_READ) != 0:
+        return 4
+    if load(va) != MAGIC:
+        return 6
+    api.sys_sleep(40)
+    return touched(va)
+
+
+def build_cycle(shape):
+    """Builds a garbage cycle of shape; returns 0, or 3 when a call failed."""
+    failed = 0
+    ends = []
+    if shape == 'self':             # an endpoint in its own queue
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        failed |= ipc.send(ends[0], 'self', [ends[1]])
+    elif shape == 'pair':           # two endpoints, each in the other's queue
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        failed |= ipc.send(ends[2], 'x', [ends[1]])
+        failed |= ipc.send(ends[0], 'y', [ends[3]])
+    elif shape == 'ring':           # RING endpoints, each in the next one's queue
+        i = 0
+        while i < RING:
+            failed |= ipc.create(CHANNEL_RIGHTS, ends)
+            i += 1
+        i = 0
+        while i < RING:
+            failed |= ipc.send(ends[2 * i], 'r', [ends[2 * ((i + 1) % RING) + 1]])
+            i += 1
+    elif shape == 'hanging':        # a cycle a live endpoint's queue holds: survives
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        other = api.sys_clone(ends[3], CHANNEL_RIGHTS)
+        failed |= ipc.send(ends[2], 'loop', [ends[3]])
+        failed |= ipc.send(ends[0], 'hold', [other])
+        message = ipc.Message()
+        failed |= ipc.receive(ends[1], message, 0)
+        if len(message.descs) != 1 or describe(message.descs[0]).dead or \
+                describe(message.descs[0]).exit_code != 1:
+            return 4
+    elif shape == 'lease':          # through a lease: weak, no cycle to collect
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        weak = api.sys_borrow(ends[1], 0)
+        failed |= ipc.send(ends[0], 'weak', [weak])
+    elif shape == 'exchange':       # across two processes: see role_cycles_peer
+        failed |= ipc.create(CHANNEL_RIGHTS, ends)
+        child = process.spawn(process.IMAGE, ['conform', 'cyclespeer'], [ends[1]])
+        failed |= ipc.send(ends[0], 'mine', [ends[0]])
+        if process.wait(child) != 0:
+            return 5
+        api.sys_release(child)
+    else:
+        return 2
+    if failed:
+        return 3
+    return 0                        # exit releases the rest
+
+
+def role_cycles(argv):
+    """cycles SHAPE: builds a garbage cycle of SHAPE and exits."""
+    return build_cycle(argv[2])
+
+
+def role_cycles_peer(argv):
+    """cyclespeer: sends its only endpoint into its own peer's queue."""
+    end = process.first_descriptor(0)
+    if ipc.send(end, 'yours', [end]) != 0:
+        return 3
+    return 0
+
+
 ROLES = unrolling_iterable([
     ('hold', role_hold), ('leasehog', role_leasehog), ('leasetouch', role_leasetouch),
     ('touch', role_touch), ('sendback', role_sendback), ('snoop', role_snoop),
+    ('endpointhog', role_endpointhog), ('echo', role_echo),
+    ('leasereceiver', role_leasereceiver), ('cycles', role_cycles),
+    ('cyclespeer', role_cycles_peer),
 ])
 
 

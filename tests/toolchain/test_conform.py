@@ -16,7 +16,10 @@ TESTS = ['debug_write', 'sleep_yield_clock', 'allocate', 'clone', 'borrow', 'tra
          'mapping_records_run_out', 'lease_limit', 'rights_never_grow',
          'released_values_stay_refused', 'lease_mapping_gone_at_expiry',
          'transfer_takes_the_mapping', 'last_strong_release_unmaps_everywhere',
-         'no_descriptor_no_access']
+         'no_descriptor_no_access', 'channel_create', 'channel_send', 'channel_recv',
+         'wait_any', 'endpoint_records_run_out', 'messages_run_out',
+         'descriptors_travel_between_processes', 'lease_in_flight_expires',
+         'cycles_are_collected']
 
 
 def lines(log, pattern):
