@@ -56,7 +56,8 @@ NON_CANONICAL = 0x800000000000
 # The flag page a parent shares with its children (word indexes).
 GO = 1                  # the parent sets it: children may go on
 CHILD_WORD = 8          # child i writes its report at CHILD_WORD + i
-SECRET_SIZE = 37 * PAGE     # a size none of a new process's objects has
+SECRET_SIZE = 1009 * PAGE   # a size none of a new process's objects has: not a
+                            # multiple of 64 KiB (no heap chunk), above any segment
 REPORT_TICKS = 3000     # 30 s
 ENDPOINT_HOGS = 5           # children making channels (x 254: past MAX_ENDPOINTS)
 MESSAGE_CHANNELS = 66       # queues enough for MAX_MESSAGES (66 x 64 > 4096)

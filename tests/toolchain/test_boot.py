@@ -19,8 +19,10 @@ LIMINE_DIR = os.environ.get('LIMINE_DIR', os.path.join(ROOT, 'limine'))
 
 def mkimage_config(limine_dir, cmdline=''):
     """Returns what `tools/mkimage.sh config` prints with LIMINE_DIR=limine_dir:
-    the loader it would use ('loader: limine' or 'loader: grub' first)."""
-    env = dict(os.environ, LIMINE_DIR=str(limine_dir))
+    the loader it would use ('loader: limine' or 'loader: grub' first).  No boot
+    archive (ELYZ_INITRD empty: `make test` exports the real one, which may
+    or may not be built yet)."""
+    env = dict(os.environ, LIMINE_DIR=str(limine_dir), ELYZ_INITRD='')
     return subprocess.check_output(['sh', os.path.join(ROOT, 'tools', 'mkimage.sh'), 'config',
                                     cmdline], env=env).decode('utf-8')
 
