@@ -78,6 +78,10 @@ ROWS = [
     ('alloc_map_touch_release_4k', 'allocate+map+touch+release 4K',
      'mmap_touch_munmap_4k', 'mmap+touch+munmap 4K'),
     ('spawn_exit_wait', 'spawn + exit + wait', 'vfork_exec_wait', 'vfork+execve+wait'),
+    ('channel_call_round_trip', 'channel_call round trip, 1 byte', 'pipe_pingpong',
+     'pipe ping-pong, 1 byte'),
+    ('channel_round_trip_desc', 'the same, one descriptor each way', 'pipe_pingpong',
+     'pipe ping-pong, 1 byte'),
     (ELYZ_BOOT, 'reset -> 1st user instr.', LINUX_BOOT, 'reset -> 1st instr. of /init'),
 ]
 # Beside the table: seL4's Page_Map + Page_Unmap of a 4 KiB frame (BENCH-FACTS.md).

@@ -59,9 +59,9 @@ from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
 from elyz.abi import syscalls
-from elyz.abi.rights import (PROT_READ, PROT_WRITE, RIGHT_CLONE, RIGHT_MAP, RIGHT_READ,
-                             RIGHT_WRITE)
-from user.lib import api, process
+from elyz.abi.rights import (CHANNEL_RIGHTS, PROT_READ, PROT_WRITE, RIGHT_CLONE, RIGHT_MAP,
+                             RIGHT_READ, RIGHT_TRANSFER, RIGHT_WRITE)
+from user.lib import api, ipc, process
 
 BATCHES = 16
 SYSCALL_N = 1000
@@ -81,7 +81,12 @@ CLONE_N = 1000
 OPERATIONS = ['null_syscall', 'null_syscall_nosys', 'yield', 'yield_round_trip',
               'spawn_exit_wait', 'alloc_map_touch_release_4k',
               'alloc_map_touch_release_4k_warm', 'clone_release', 'map_unmap_4k',
-              'empty_loop_x1000']
+              'channel_round_trip', 'channel_call_round_trip', 'channel_round_trip_desc',
+              'collect_ring_100', 'empty_loop_x1000']
+IPC_PARTNER = 'ipc-partner'
+IPC_N = 1000
+IPC_BUFFER = 1024
+RING = 100
 
 _ECI = ExternalCompilationInfo(post_include_bits=["""
 static inline long elyz_bench_rdtsc(void)
@@ -127,6 +132,8 @@ class _State(object):
         self.first_error = ''
         self.lines = []
         self.memory = -1            # the descriptor clone_release and map_unmap_4k use
+        self.channel = -1           # the client end of the channel loops
+        self.raw = lltype.nullptr(rffi.CCHARP.TO)   # IPC_BUFFER bytes
 
 
 _state = _State()
@@ -238,6 +245,166 @@ def _loop_map_unmap(n):
     return _rdtsc() - start
 
 
+# ------------------------------------------------------------ channels
+# The client end is _state.channel; the partner (bench ipc-partner MODE K)
+# answers K requests on the other end.  _state.raw: a raw buffer of
+# IPC_BUFFER bytes (message bytes at 0, descriptor values at 512).
+
+def _raw():
+    return rffi.cast(lltype.Signed, _state.raw)
+
+
+def _loop_channel(n):
+    """send 1 byte + blocking receive of the 1-byte answer."""
+    end = _state.channel
+    buf = _raw()
+    start = _rdtsc()
+    i = 0
+    while i < n:
+        api.sys_channel_send(end, buf, 1, buf + 512, 0)
+        result = api.sys_channel_recv(end, buf, 64, buf + 512, 0, 0)
+        if result != 1:
+            _failed('channel round trip', result)
+            return 0
+        i += 1
+    return _rdtsc() - start
+
+
+def _loop_channel_call(n):
+    """channel_call of 1 byte, answered by 1 byte."""
+    end = _state.channel
+    buf = _raw()
+    start = _rdtsc()
+    i = 0
+    while i < n:
+        result = api.sys_channel_call(end, buf, 1, buf + 64, 64)
+        if result != 1:
+            _failed('channel_call round trip', result)
+            return 0
+        i += 1
+    return _rdtsc() - start
+
+
+def _loop_channel_desc(n):
+    """send 1 byte and a descriptor + receive them back."""
+    end = _state.channel
+    buf = _raw()
+    start = _rdtsc()
+    i = 0
+    while i < n:
+        api.sys_channel_send(end, buf, 1, buf + 512, 1)
+        result = api.sys_channel_recv(end, buf, 64, buf + 512, 1, 0)
+        if result != 1 + (1 << 32):
+            _failed('channel round trip with a descriptor', result)
+            return 0
+        i += 1
+    return _rdtsc() - start
+
+
+def _ipc_partner(argv):
+    """bench ipc-partner MODE K: answers K requests on its first descriptor:
+    MODE send (receive + send back what came, descriptors too) or call
+    (the first by receive, the others by channel_call, the last answer by
+    send)."""
+    mode = argv[2]
+    count = int(argv[3])
+    end = process.first_descriptor(0)
+    raw = lltype.malloc(rffi.CCHARP.TO, IPC_BUFFER, flavor='raw')
+    buf = rffi.cast(lltype.Signed, raw)
+    words = rffi.cast(rffi.LONGP, buf + 512)
+    i = 0
+    if mode == 'call':
+        if count > 0 and api.sys_channel_recv(end, buf, 64, buf + 512, 0, 0) != 1:
+            return 3
+        i = 1
+        while i < count:
+            if api.sys_channel_call(end, buf, 1, buf + 64, 64) != 1:
+                return 4
+            i += 1
+        if count > 0:
+            api.sys_channel_send(end, buf, 1, buf + 512, 0)
+        return 0
+    while i < count:
+        result = api.sys_channel_recv(end, buf, 64, buf + 512, 16, 0)
+        if result < 0:
+            return 5
+        descs = result >> 32
+        api.sys_channel_send(end, buf, result & 0xffffffff, buf + 512, descs)
+        i += 1
+    words[0] = 0
+    return 0
+
+
+@specialize.arg(1, 2)
+def _bench_channel(name, loop, mode, n):
+    """Measures loop against a partner in another process (a channel
+    between them; for the descriptor loop, a page descriptor travels)."""
+    ends = []
+    if ipc.create(CHANNEL_RIGHTS, ends) != 0:
+        _failed('channel_create for ' + name, -1)
+        return
+    total = max(n // 10, 1) + BATCHES * n
+    partner = process.spawn(process.IMAGE, ['bench', IPC_PARTNER, mode, str(total)],
+                            [ends[1]])
+    if partner < 0:
+        _failed('spawn of the ipc partner', partner)
+        api.sys_release(ends[0])
+        return
+    _state.channel = ends[0]
+    words = rffi.cast(rffi.LONGP, _raw() + 512)
+    words[0] = api.sys_allocate(PAGE, MEMORY_RIGHTS | RIGHT_TRANSFER)
+    _measure(name, loop, n, sleep=False)        # the descriptor loop moves words[0]
+    code = process.wait(partner)
+    if code != 0:
+        _failed('the ipc partner', code)
+    api.sys_release(partner)
+    api.sys_release(words[0])
+    api.sys_release(ends[0])
+    _state.channel = -1
+    _state.memory = -1
+
+
+def _bench_collect_ring():
+    """The send that closes a ring of RING endpoints (each queued in the
+    next one's queue) and so makes it garbage: the collector frees all of
+    them in that call.  Minimum over BATCHES rings, minus a plain send."""
+    best = -1
+    plain = -1
+    buf = _raw()
+    words = rffi.cast(rffi.LONGP, buf + 512)
+    b = 0
+    while b < BATCHES:
+        ends = []
+        k = 0
+        while k < RING:
+            ipc.create(CHANNEL_RIGHTS, ends)
+            k += 1
+        k = 0
+        while k < RING - 1:
+            words[0] = ends[2 * (k + 1) + 1]
+            api.sys_channel_send(ends[2 * k], buf, 0, buf + 512, 1)
+            k += 1
+        words[0] = ends[1]
+        start = _rdtsc()
+        status = api.sys_channel_send(ends[2 * (RING - 1)], buf, 0, buf + 512, 1)
+        spent = _rdtsc() - start
+        if status != 0:
+            _failed('the send that closes the ring', status)
+        start = _rdtsc()
+        api.sys_channel_send(ends[0], buf, 0, buf + 512, 0)     # to a closed peer
+        plain_spent = _rdtsc() - start
+        if best < 0 or spent < best:
+            best = spent
+        if plain < 0 or plain_spent < plain:
+            plain = plain_spent
+        k = 0
+        while k < RING:
+            api.sys_release(ends[2 * k])
+            k += 1
+        b += 1
+    _state.lines.append("BENCH collect_ring_100 %d %d\n" % (BATCHES, best - plain))
+
+
 @specialize.arg(0)
 def _best(loop, n, batches, sleep):
     """Returns the least time of batches runs of loop(n), after a warm-up
@@ -342,6 +509,9 @@ def _wanted(argv, name):
 def main(argv):
     if len(argv) == 3 and argv[1] == PARTNER:
         return _partner(argv)
+    if len(argv) == 4 and argv[1] == IPC_PARTNER:
+        return _ipc_partner(argv)
+    _state.raw = lltype.malloc(rffi.CCHARP.TO, IPC_BUFFER, flavor='raw')
     for name in argv[1:]:
         if name not in OPERATIONS:
             api.write("usage: bench [operation...]; operations: %s\n" % ' '.join(OPERATIONS))
@@ -364,6 +534,14 @@ def main(argv):
         _with_memory('clone_release', _loop_clone, CLONE_N)
     if _wanted(argv, 'map_unmap_4k'):
         _with_memory('map_unmap_4k', _loop_map_unmap, MEMORY_N)
+    if _wanted(argv, 'channel_round_trip'):
+        _bench_channel('channel_round_trip', _loop_channel, 'send', IPC_N)
+    if _wanted(argv, 'channel_call_round_trip'):
+        _bench_channel('channel_call_round_trip', _loop_channel_call, 'call', IPC_N)
+    if _wanted(argv, 'channel_round_trip_desc'):
+        _bench_channel('channel_round_trip_desc', _loop_channel_desc, 'send', IPC_N)
+    if _wanted(argv, 'collect_ring_100'):
+        _bench_collect_ring()
     if _wanted(argv, 'empty_loop_x1000'):
         # The empty loop itself, in thousandths of an instruction per iteration.
         n = SYSCALL_N * 10

@@ -42,6 +42,8 @@ SYSCALLS = [
     (22, 'channel_recv', ('endpoint', 'buf', 'length', 'descs', 'max', 'flags'),
      'length + count << 32'),
     (23, 'wait_any', ('descs', 'count', 'flags'), 'the index of a ready descriptor'),
+    (24, 'channel_call', ('endpoint', 'buf', 'length', 'reply', 'reply_length'),
+     'the reply\'s length'),
 ]
 
 ERRORS = {
@@ -71,6 +73,8 @@ ERRORS = {
                      'E_CLOSED', 'E_WOULDBLOCK', 'E_BUFFER', 'E_NOSLOTS'),
     'wait_any': ('E_INVALID', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS',
                  'E_WOULDBLOCK'),
+    'channel_call': ('E_INVALID', 'E_LIMIT', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND',
+                     'E_RIGHTS', 'E_CLOSED', 'E_WOULDBLOCK', 'E_NOMEM', 'E_BUFFER'),
 }
 
 for _number, _name, _args, _result in SYSCALLS:

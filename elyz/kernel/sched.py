@@ -48,7 +48,7 @@ from elyz.abi.errors import E_NOMEM
 from elyz.abi.limits import MAX_PROCESSES
 from elyz.lib import clock, log
 from elyz.mm import address_space, heap, kernel_stacks, kernel_space
-from elyz.obj import api, process
+from elyz.obj import api, channel, process
 from elyz.rlib_kernel import cpu, image, rawmem, thread
 
 IDLE = -1
@@ -66,7 +66,9 @@ TASK_WAITING_EVENTS = 6         # channel receive / wait_any: until an event
 # saved kernel rsp.
 CONTEXT_FPU = 0
 CONTEXT_RSP = thread.FPU_AREA_SIZE
-CONTEXT_SIZE = thread.FPU_AREA_SIZE + 16
+CONTEXT_INBOX = thread.FPU_AREA_SIZE + 16
+INBOX_BYTES = 64                # a small message handed straight to a waiting receiver
+CONTEXT_SIZE = CONTEXT_INBOX + INBOX_BYTES
 
 
 class Task(object):
@@ -79,6 +81,9 @@ class Task(object):
         self.slice_left = 0
         self.next = -1
         self.exit_code = 0
+        self.wait_endpoint = -1     # TASK_WAITING_EVENTS on this endpoint's waiter slot
+        self.inbox_length = -1      # a message handed over (channel_call), or -1
+        self.inbox_capacity = 0     # the most bytes that may be handed over
 
 
 class _Scheduler(object):
@@ -189,12 +194,18 @@ def _reap():
 def _switch_away():
     """Runs the next runnable task (or idle); returns when this context is
     switched back to (never for a zombie)."""
-    prev = _sched.current
     if _sched.idle_wanted:
         _sched.idle_wanted = False
         nxt = IDLE
     else:
         nxt = _dequeue()
+    _switch_to(nxt)
+
+
+def _switch_to(nxt):
+    """Runs task nxt (or IDLE) now; returns when this context is switched
+    back to."""
+    prev = _sched.current
     if nxt == prev:
         if prev != IDLE:
             _tasks[prev].state = TASK_RUNNING
@@ -240,6 +251,8 @@ def start(index, entry, user_rsp, arg0, arg1):
     t.context = context
     t.wake_tick = 0
     t.waiting_for = -1
+    t.wait_endpoint = -1
+    t.inbox_length = -1
     _enqueue(index)
     return 0
 
@@ -334,9 +347,81 @@ def wake_event_waiters():
     i = 0
     while i < MAX_PROCESSES:
         if _tasks[i].state == TASK_WAITING_EVENTS:
-            _sched.event_waiters -= 1
+            _stop_waiting(i)
             _enqueue(i)
         i += 1
+
+
+def _stop_waiting(index):
+    """Task index leaves TASK_WAITING_EVENTS (its endpoint forgets it)."""
+    t = _tasks[index]
+    _sched.event_waiters -= 1
+    if t.wait_endpoint >= 0:
+        e = channel.get(t.wait_endpoint)
+        if e.waiter == index:
+            e.waiter = -1
+        t.wait_endpoint = -1
+
+
+def wait_on_endpoint(endpoint, capacity):
+    """Blocks the running task until an event, as waiter of endpoint (a
+    channel_call may then hand it a message of at most capacity bytes
+    straight into its inbox); returns 0."""
+    prev = _sched.current
+    if prev == IDLE:
+        return 0
+    t = _tasks[prev]
+    t.state = TASK_WAITING_EVENTS
+    t.wait_endpoint = endpoint
+    t.inbox_capacity = capacity
+    channel.get(endpoint).waiter = prev
+    _sched.event_waiters += 1
+    _switch_away()
+    return 0
+
+
+def handoff_target(endpoint, length):
+    """Returns the task waiting on endpoint that can take a message of
+    length bytes into its inbox now, or -1."""
+    index = channel.get(endpoint).waiter
+    if index < 0:
+        return -1
+    t = _tasks[index]
+    if t.state != TASK_WAITING_EVENTS or t.inbox_length >= 0 or length > t.inbox_capacity:
+        return -1
+    return index
+
+
+def inbox(index):
+    """Returns the address of task index's inbox (INBOX_BYTES)."""
+    return _tasks[index].context + CONTEXT_INBOX
+
+
+def hand_over(target, length, endpoint, capacity):
+    """The running task has put length bytes in target's inbox (target from
+    handoff_target); it blocks as waiter of endpoint (its reply) and target
+    runs at once, without the run queue; capacity: as for wait_on_endpoint.
+    Returns when the running task is woken."""
+    prev = _sched.current
+    _tasks[target].inbox_length = length
+    _stop_waiting(target)
+    t = _tasks[prev]
+    t.state = TASK_WAITING_EVENTS
+    t.wait_endpoint = endpoint
+    t.inbox_capacity = capacity
+    channel.get(endpoint).waiter = prev
+    _sched.event_waiters += 1
+    _switch_to(target)
+    return 0
+
+
+def take_inbox():
+    """Returns the length of the message in the running task's inbox and
+    empties it, or -1 when none is there."""
+    t = _tasks[_sched.current]
+    length = t.inbox_length
+    t.inbox_length = -1
+    return length
 
 
 def _wake_waiters(index):
@@ -390,7 +475,7 @@ def kill(index, code):
     if t.state == TASK_RUNNABLE:
         _remove_from_queue(index)
     elif t.state == TASK_WAITING_EVENTS:
-        _sched.event_waiters -= 1
+        _stop_waiting(index)
     if t.state != TASK_FREE and t.state != TASK_ZOMBIE:
         _end_task(index, code)
     _reap()

@@ -289,6 +289,66 @@ def sys_channel_recv(ep, buf, length, descs, max_count, flags):
     return result
 
 
+def sys_channel_call(ep, buf, length, rbuf, rlength, a5):
+    if length < 0 or rlength < 0:
+        return E_INVALID
+    if length > limits.MAX_MESSAGE_BYTES:
+        return E_LIMIT
+    if rlength > limits.MAX_MESSAGE_BYTES:
+        rlength = limits.MAX_MESSAGE_BYTES
+    if not usercopy.user_range_ok(rbuf, rlength) or \
+            (rlength > 0 and not usercopy.pages_ok(rbuf, rlength, True)):
+        return E_FAULT
+    staging = _buffers.staging
+    status = usercopy.copy_from_user(staging, buf, length)
+    if status < 0:
+        return status
+    caller = _caller()
+    peer = api.call_peer(caller, ep)
+    if peer < 0:
+        return peer
+    endpoint = api.endpoint_of(caller, ep)
+    capacity = rlength
+    if capacity > sched.INBOX_BYTES:
+        capacity = sched.INBOX_BYTES
+    target = sched.handoff_target(peer, length)
+    if target >= 0 and api.queue_empty(peer):
+        # The fast path: the receiver waits on the peer with nothing queued
+        # before this message; it gets the bytes in its inbox and runs now.
+        rawmem.copy(sched.inbox(target), staging, length)
+        sched.hand_over(target, length, endpoint, capacity)
+    else:
+        status = api.channel_send(caller, ep, staging, length, staging, 0)
+        if status < 0:
+            return status
+        if api.take_events():
+            sched.wake_event_waiters()
+    return _call_receive(caller, ep, endpoint, rbuf, rlength, capacity)
+
+
+def _call_receive(caller, ep, endpoint, rbuf, rlength, capacity):
+    """channel_call's second half: the reply from the inbox or the queue."""
+    peeked = _buffers.peeked
+    while True:
+        length = sched.take_inbox()
+        if length >= 0:
+            usercopy.copy_to_user(rbuf, sched.inbox(sched.current()), length)
+            return length
+        status = api.channel_peek(caller, ep, peeked)
+        if status != E_WOULDBLOCK:
+            break
+        sched.wait_on_endpoint(endpoint, capacity)
+    if status < 0:
+        return status
+    staging = _buffers.staging
+    result = api.channel_receive(caller, ep, rlength, 0, staging,
+                                 staging + MESSAGE_VALUES_OFFSET)
+    if result < 0:
+        return result
+    usercopy.copy_to_user(rbuf, staging, result)
+    return result
+
+
 def sys_wait_any(descs, count, flags, a3, a4, a5):
     if count < 1 or count > WAIT_ANY_MAX or flags & ~RECV_NONBLOCK:
         return E_INVALID
@@ -318,6 +378,7 @@ HANDLERS = {
     'self': sys_self, 'counters': sys_counters,
     'channel_create': sys_channel_create, 'channel_send': sys_channel_send,
     'channel_recv': sys_channel_recv, 'wait_any': sys_wait_any,
+    'channel_call': sys_channel_call,
     'allocate': sys_allocate, 'clone': sys_clone, 'borrow': sys_borrow,
     'transfer': sys_transfer, 'release': sys_release, 'map': sys_map, 'unmap': sys_unmap,
     'describe': sys_describe,

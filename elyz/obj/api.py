@@ -134,9 +134,10 @@ def descriptors_in_flight():
 def take_events():
     """Returns True when a message was queued or a peer went since the
     last call (the scheduler then wakes the tasks waiting on channels)."""
-    happened = _ipc.events != 0
+    if _ipc.events == 0:
+        return False
     _ipc.events = 0
-    return happened
+    return True
 
 
 def reset_for_tests():
@@ -837,6 +838,32 @@ def _channel_receive(proc, desc, max_length, max_count, data, values):
     return length + (count << RECEIVED_COUNT_SHIFT)
 
 
+def _call_peer(proc, desc):
+    """Returns the peer endpoint index of a live endpoint descriptor with
+    RIGHT_READ and RIGHT_WRITE (channel_call sends and receives through it),
+    or E_BADDESC, E_DEAD, E_KIND, E_RIGHTS, E_CLOSED."""
+    slot = _endpoint_named(proc, desc, RIGHT_WRITE)
+    if slot < 0:
+        return slot
+    if not (table.read(proc.table, slot, table.RIGHTS) & RIGHT_READ):
+        return E_RIGHTS
+    e = _slot_endpoint(proc, slot)
+    if e.peer < 0:
+        return E_CLOSED
+    return e.peer
+
+
+def queue_empty(endpoint):
+    """Returns True when nothing is queued in endpoint."""
+    return channel.get(endpoint).head < 0
+
+
+def endpoint_of(proc, desc):
+    """Returns the endpoint index a descriptor channel_call checked names."""
+    return table.ref_index(table.read(proc.table, table.slot_of(proc.table, desc),
+                                      table.OBJECT))
+
+
 def _ready(proc, desc):
     """Returns 1 when desc (RIGHT_WAIT) names an endpoint with a message
     queued or whose peer is gone, or a process that exited; 0 when not
@@ -897,7 +924,8 @@ def transfer(proc, desc, target):
 def release(proc, desc):
     flags = cpu.save_and_disable_interrupts()
     result = _release(proc, desc)
-    _settle()
+    if _ipc.dying_count > 0 or collector.pending():
+        _settle()
     cpu.restore_interrupts(flags)
     return result
 
@@ -940,7 +968,8 @@ def grant(holder, target, rights, strong):
 def exit(proc, code):
     flags = cpu.save_and_disable_interrupts()
     result = _exit(proc, code)
-    _settle()
+    if _ipc.dying_count > 0 or collector.pending():
+        _settle()
     cpu.restore_interrupts(flags)
     return result
 
@@ -961,7 +990,8 @@ def channel_create(proc, rights, out):
 def channel_send(proc, desc, data, length, values, count):
     flags = cpu.save_and_disable_interrupts()
     result = _channel_send(proc, desc, data, length, values, count)
-    _settle()
+    if _ipc.dying_count > 0 or collector.pending():
+        _settle()
     cpu.restore_interrupts(flags)
     return result
 
@@ -976,6 +1006,13 @@ def channel_peek(proc, desc, out):
 def channel_receive(proc, desc, max_length, max_count, data, values):
     flags = cpu.save_and_disable_interrupts()
     result = _channel_receive(proc, desc, max_length, max_count, data, values)
+    cpu.restore_interrupts(flags)
+    return result
+
+
+def call_peer(proc, desc):
+    flags = cpu.save_and_disable_interrupts()
+    result = _call_peer(proc, desc)
     cpu.restore_interrupts(flags)
     return result
 

@@ -55,6 +55,7 @@ class Endpoint(KernelObject):
         self.buffered = False       # in the collector's root buffer
         self.stacked = False        # on the collector's scan stack
         self.drained = False        # dead, and its queue emptied (api._settle)
+        self.waiter = -1            # a task blocked receiving on it (sched), or -1
 
     def size_bytes(self):
         return self.queued_bytes

@@ -58,7 +58,8 @@ SCRATCH = rawmem.to_word(0xffffffff80300000)        # kernel words a test needs
 SCRATCH_SIZE = 0x4000
 USER_CS = 0x20 | 3
 USER_SS = 0x18 | 3
-BLOCKED = (sched.TASK_SLEEPING, sched.TASK_WAITING, sched.TASK_ZOMBIE)
+BLOCKED = (sched.TASK_SLEEPING, sched.TASK_WAITING, sched.TASK_WAITING_EVENTS,
+           sched.TASK_ZOMBIE)
 
 
 class Parked(Exception):

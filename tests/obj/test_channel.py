@@ -403,7 +403,7 @@ def test_exactly_the_unreachable_endpoints_die(channels, sends, releases):
                 moved = api.borrow(p, moved, 0 if more % 2 else 50)
                 held.append(moved)
             status = send(p, ep, 'x' * more, [moved])
-            assert status in (0, E_CLOSED, E_WOULDBLOCK), status
+            assert status in (0, E_CLOSED, E_WOULDBLOCK, E_DEAD), status   # a dead weak one
         for r in releases:
             if held:
                 api.release(p, held.pop(r % len(held)))

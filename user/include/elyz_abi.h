@@ -28,6 +28,7 @@
 #define SYS_CHANNEL_SEND             21
 #define SYS_CHANNEL_RECV             22
 #define SYS_WAIT_ANY                 23
+#define SYS_CHANNEL_CALL             24
 
 /* one stub per call (user/lib/syscalls.S) */
 long elyz_sys_debug_write(long ptr, long length);    /* -> bytes written */
@@ -51,6 +52,7 @@ long elyz_sys_channel_create(long rights, long out);    /* -> 0 */
 long elyz_sys_channel_send(long endpoint, long buf, long length, long descs, long count);    /* -> 0 */
 long elyz_sys_channel_recv(long endpoint, long buf, long length, long descs, long max, long flags);    /* -> length + count << 32 */
 long elyz_sys_wait_any(long descs, long count, long flags);    /* -> the index of a ready descriptor */
+long elyz_sys_channel_call(long endpoint, long buf, long length, long reply, long reply_length);    /* -> the reply's length */
 
 /* error codes (elyz/abi/errors.py) */
 #define E_OK                         0

@@ -197,4 +197,14 @@ elyz_sys_wait_any:    /* 23: wait_any(descs, count, flags) -> the index of a rea
     ret
     .size elyz_sys_wait_any, .-elyz_sys_wait_any
 
+    .globl elyz_sys_channel_call
+    .type elyz_sys_channel_call,@function
+    .p2align 4
+elyz_sys_channel_call:    /* 24: channel_call(endpoint, buf, length, reply, reply_length) -> the reply's length */
+    mov %rcx, %r10
+    mov $24, %eax
+    syscall
+    ret
+    .size elyz_sys_channel_call, .-elyz_sys_channel_call
+
     .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,140 @@
+"""The channel system calls through the dispatcher (elyz.kernel.syscall),
+for processes the scheduler switches between: blocking receives, wait_any,
+and channel_call's fast path that hands a small message straight to a
+waiting receiver and runs it at once."""
+
+import pytest
+
+from elyz.abi import limits, syscalls as S
+from elyz.abi.errors import E_BUFFER, E_CLOSED, E_FAULT, E_INVALID, E_LIMIT, E_RIGHTS
+from elyz.abi.rights import CHANNEL_RIGHTS, PROCESS_RIGHTS, RIGHT_READ, RIGHT_WRITE
+from elyz.kernel import sched, syscall
+from elyz.obj import api, channel, process
+from tests.kernel.conftest import (blocks, do_syscall, give_user_memory, make_current,
+                                   read_bytes, start_task, write_bytes)
+
+A_BUF = 0x10000000
+B_BUF = 0x20000000
+KERNEL_PTR = -0x800000000000
+
+
+@pytest.fixture
+def pair(kworld):
+    """Two running processes, a with one endpoint and b with the other,
+    each with a page of user memory (A_BUF, B_BUF)."""
+    a = process.get(start_task())
+    b = process.get(start_task())
+    give_user_memory(a, A_BUF)
+    give_user_memory(b, B_BUF)
+    out = api.Pair()
+    assert api.channel_create(a, CHANNEL_RIGHTS, out) == 0
+    target = api.grant(a, b, PROCESS_RIGHTS, True)
+    b_end = api.transfer(a, out.second, target)
+    assert b_end > 0
+    return a, out.first, b, b_end
+
+
+def endpoint_index(proc, desc):
+    return api.endpoint_of(proc, desc)
+
+
+def test_a_blocking_receive_waits_until_a_send(pair):
+    a, a_end, b, b_end = pair
+    make_current(b.index)
+    assert blocks(do_syscall, S.SYS_CHANNEL_RECV, b_end, B_BUF, 64, B_BUF + 512, 4, 0) \
+        == b.index
+    assert sched.task(b.index).state == sched.TASK_WAITING_EVENTS
+    make_current(a.index)
+    write_bytes(A_BUF, b'ping')
+    assert do_syscall(S.SYS_CHANNEL_SEND, a_end, A_BUF, 4, A_BUF + 512, 0) == 0
+    assert sched.task(b.index).state == sched.TASK_RUNNABLE     # woken by the event
+
+
+def test_wait_any_returns_the_first_ready_and_blocks_otherwise(pair):
+    a, a_end, b, b_end = pair
+    make_current(b.index)
+    write_bytes(B_BUF, b''.join(bytes(bytearray([(b_end >> (8 * i)) & 0xff
+                                                 for i in range(8)]))
+                                for _ in range(1)))
+    assert do_syscall(S.SYS_WAIT_ANY, B_BUF, 1, 1) == -25         # E_WOULDBLOCK
+    assert blocks(do_syscall, S.SYS_WAIT_ANY, B_BUF, 1, 0) == b.index
+    make_current(a.index)
+    assert do_syscall(S.SYS_CHANNEL_SEND, a_end, A_BUF, 1, A_BUF, 0) == 0
+    assert sched.task(b.index).state == sched.TASK_RUNNABLE
+    make_current(b.index)
+    assert do_syscall(S.SYS_WAIT_ANY, B_BUF, 1, 0) == 0
+
+
+def test_call_checks_before_sending(pair):
+    a, a_end, b, b_end = pair
+    make_current(a.index)
+    read_only = api.clone(a, a_end, RIGHT_READ)
+    assert do_syscall(S.SYS_CHANNEL_CALL, a_end, A_BUF, -1, A_BUF, 8) == E_INVALID
+    assert do_syscall(S.SYS_CHANNEL_CALL, a_end, A_BUF,
+                      limits.MAX_MESSAGE_BYTES + 1, A_BUF, 8) == E_LIMIT
+    assert do_syscall(S.SYS_CHANNEL_CALL, a_end, KERNEL_PTR, 8, A_BUF, 8) == E_FAULT
+    assert do_syscall(S.SYS_CHANNEL_CALL, a_end, A_BUF, 8, KERNEL_PTR, 8) == E_FAULT
+    assert do_syscall(S.SYS_CHANNEL_CALL, read_only, A_BUF, 8, A_BUF, 8) == E_RIGHTS
+    assert channel.messages_in_use() == 0
+
+
+def test_call_hands_a_small_message_to_a_waiting_caller_and_runs_it(pair):
+    a, a_end, b, b_end = pair
+    # b calls first: nobody waits on a's side, so its request is queued and
+    # b waits on its own endpoint for the reply.
+    make_current(b.index)
+    write_bytes(B_BUF, b'request')
+    assert blocks(do_syscall, S.SYS_CHANNEL_CALL, b_end, B_BUF, 7, B_BUF + 256, 64) \
+        == b.index
+    b_endpoint = endpoint_index(b, b_end)
+    assert channel.get(b_endpoint).waiter == b.index
+    make_current(a.index)
+    assert do_syscall(S.SYS_CHANNEL_RECV, a_end, A_BUF + 1024, 64, A_BUF + 2048, 0, 1) == 7
+    assert read_bytes(A_BUF + 1024, 7) == b'request'
+    # a answers with a call: b waits with nothing queued, so the reply goes
+    # straight to b's inbox and b runs now; a waits for the next request.
+    write_bytes(A_BUF, b'reply!')
+    assert blocks(do_syscall, S.SYS_CHANNEL_CALL, a_end, A_BUF, 6, A_BUF + 512, 64) \
+        == a.index
+    assert sched.current() == b.index
+    assert channel.messages_in_use() == 0                    # never queued
+    assert channel.get(b_endpoint).waiter == -1
+    assert channel.get(endpoint_index(a, a_end)).waiter == a.index
+    # b's call resumes in its second half: the reply from its inbox.
+    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 64, 64) == 6
+    assert read_bytes(B_BUF + 256, 6) == b'reply!'
+    assert sched.take_inbox() == -1
+
+
+def test_call_queues_what_does_not_fit_the_waiting_receivers_buffer(pair):
+    a, a_end, b, b_end = pair
+    make_current(b.index)
+    assert blocks(do_syscall, S.SYS_CHANNEL_CALL, b_end, B_BUF, 1, B_BUF + 256, 4) \
+        == b.index
+    make_current(a.index)
+    assert do_syscall(S.SYS_CHANNEL_RECV, a_end, A_BUF + 1024, 64, A_BUF + 2048, 0, 1) == 1
+    assert blocks(do_syscall, S.SYS_CHANNEL_CALL, a_end, A_BUF, 10, A_BUF + 512, 64) \
+        == a.index
+    assert channel.messages_in_use() == 1                    # queued: 10 > 4
+    make_current(b.index)
+    b_endpoint = endpoint_index(b, b_end)
+    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 4, 4) == E_BUFFER
+
+
+def test_call_on_a_closed_channel(pair):
+    a, a_end, b, b_end = pair
+    make_current(a.index)
+    assert api.release(a, a_end) == 0
+    make_current(b.index)
+    assert do_syscall(S.SYS_CHANNEL_CALL, b_end, B_BUF, 1, B_BUF, 8) == E_CLOSED
+
+
+def test_a_killed_waiter_leaves_no_waiter_behind(pair):
+    a, a_end, b, b_end = pair
+    make_current(b.index)
+    blocks(do_syscall, S.SYS_CHANNEL_CALL, b_end, B_BUF, 1, B_BUF + 256, 64)
+    b_endpoint = endpoint_index(b, b_end)
+    assert channel.get(b_endpoint).waiter == b.index
+    sched.kill(b.index, 9)
+    assert sched._sched.event_waiters == 0
+    assert channel.get(b_endpoint).waiter == -1 or not channel.get(b_endpoint).in_use
