@@ -627,7 +627,7 @@ class Fuzzer(object):
         else:
             obj.weak_mine += delta
         after = obj.strong_mine + obj.weak_mine
-        if obj.kind == KIND_MEMORY:
+        if obj.kind == KIND_MEMORY and not obj.is_image:     # the image's frames are shared
             if before == 0 and after > 0:
                 self.pages_held += obj.pages
             elif before > 0 and after == 0:
@@ -1071,13 +1071,13 @@ class Fuzzer(object):
         dead = self.read_word(self.buf, 7) != 0
         obj = Obj(kind, pages, False)
         obj.written = True
+        obj.is_image = value == process.IMAGE
         h = self.add(value, obj, rights, strong, expiry)
         h.dead = dead
         if kind == KIND_PROCESS and self.read_word(self.buf, 8) == STATE_EXITED:
             obj.exited = True
-        if value == process.IMAGE:
+        if obj.is_image:
             h.protected = True
-            obj.is_image = True
         elif not self.room(0):
             self.expect()
             self.may_ok(0, 0)
