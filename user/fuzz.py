@@ -10,7 +10,9 @@ compares the counters with the first ones (process.leaked).  It prints
     fuzz: N calls in S s (R calls/s), P processes, seed X, leaks 0
 
 (N: every system call the fuzzer made, its own and the workers'; time from
-the clock call) and returns 0, or 1 when a worker failed or something leaked.
+the clock call), after a line `fuzz: C channel calls (S%)` (those of them
+that were channel_create, channel_send, channel_recv and wait_any), and
+returns 0, or 1 when a worker failed or something leaked.
 
 A worker makes random system calls, every call of elyz/abi/syscalls.py but
 exit (which ends it), with VALID arguments (its own descriptors, pages of its
@@ -40,8 +42,28 @@ worker, which is no kernel bug.  It never releases or moves the runtime's
 descriptors (they lack RIGHT_TRANSFER, which is how the table scan tells
 them from descriptors other processes moved in).
 
+Channels.  Workers create channels (and clones, leases, weak descriptors of
+endpoints, through the calls above), send messages of random lengths with
+random descriptor lists (valid ones, stale, duplicated, without
+RIGHT_TRANSFER, the sending endpoint itself and its peer), receive with
+random buffers, call wait_any, fill a queue to MAX_QUEUED_MESSAGES and make
+garbage cycles (endpoints waiting in each other's queues), then let go.
+The model knows a queue whole (Fuzzer.exact) while only the worker sends
+into it and receives from it: then a receive must give exactly the next
+message it sent (bytes, and descriptors that describe as they were sent),
+and E_WOULDBLOCK once it is empty; a strong descriptor of the worker
+reaching an endpoint (through its table, then those queues) keeps it
+alive, and an endpoint that nothing reaches and no other process may hold
+is dead (Fuzzer.sweep: the kernel's collector must agree: E_CLOSED from
+its peer, E_DEAD through a weak descriptor).  A receive blocks and wait_any
+waits only when the model knows they return at once, so nobody waits for
+ever.  Endpoints go to other processes through spawn (the parent links its
+workers in a chain of channels), transfer and messages; what arrives from
+them is described and taken into the model as the worker's to release.
+
 Pure parts, tested untranslated (tests/user/test_fuzz.py): Random, Table
-(the descriptor-value classification), range_error, is_safe_range.
+(the descriptor-value classification), range_error, is_safe_range, and the
+channel model (sweep, exact, the expectations of receive and wait_any).
 """
 
 from rpython.rlib.rarithmetic import intmask, r_uint
@@ -113,10 +135,13 @@ FILL_EVERY = 2048                       # steps between two fills of the table
 BUF_WORDS = 64
 MESSAGE_EVERY = 256                     # one debug_write that prints in so many
 
-# A worker's exit code: calls << CODE_CALLS | processes << CODE_PROCESSES | CODE_OK.
+# A worker's exit code: channel calls << CODE_CHANNEL | calls << CODE_CALLS |
+# processes << CODE_PROCESSES | CODE_OK.
 CODE_OK = 0x5A
 CODE_PROCESSES = 8
 CODE_CALLS = 16
+CODE_CHANNEL = 40
+CALLS_MASK = (1 << (CODE_CHANNEL - CODE_CALLS)) - 1
 EXIT_FAILED = 1
 STATS = False                           # each first-level worker prints its outcomes
 TRACE = ''                                # the worker that prints each call (debugging)
@@ -455,6 +480,7 @@ class Fuzzer(object):
         self.spawned = 0
         self.live_children = 0
         self.child_calls = 0
+        self.channel_calls = 0          # mine and my children's
         self.child_processes = 0
         self.pages_held = 0
         self.picked = None
@@ -675,19 +701,23 @@ class Fuzzer(object):
         return self.finish(api.sys_describe(desc, out))
 
     def c_channel_create(self, rights, out):
+        self.channel_calls += 1
         self.begin('channel_create', M_CHANNEL_CREATE, 2, rights, out, 0, 0, 0)
         return self.finish(api.sys_channel_create(rights, out))
 
     def c_channel_send(self, ep, buf, length, descs, count):
+        self.channel_calls += 1
         self.begin('channel_send', M_CHANNEL_SEND, 5, ep, buf, length, descs, count)
         return self.finish(api.sys_channel_send(ep, buf, length, descs, count))
 
     def c_channel_recv(self, ep, buf, length, descs, max_count, flags):
+        self.channel_calls += 1
         self.begin('channel_recv', M_CHANNEL_RECV, 6, ep, buf, length, descs, max_count)
         self.a5 = flags
         return self.finish(api.sys_channel_recv(ep, buf, length, descs, max_count, flags))
 
     def c_wait_any(self, descs, count, flags):
+        self.channel_calls += 1
         self.begin('wait_any', M_WAIT_ANY, 3, descs, count, flags, 0, 0)
         return self.finish(api.sys_wait_any(descs, count, flags))
 
@@ -2141,8 +2171,13 @@ class Fuzzer(object):
         r = self.c_channel_send(value, buf, length, descs, count)
         if r == E_DEAD and hs == MAYBE and self.passed_alive(count):
             self.mark_dead(h, 'channel_send gave E_DEAD')
-        if r != 0 or self.failed or h is None:
-            return r
+        if r == 0 and not self.failed and h is not None:
+            self.sent(h, buf, length, tag, count)
+        return r
+
+    def sent(self, h, buf, length, tag, count):
+        """The model of a send through h that worked: the count descriptors
+        whose values are in self.buf moved into the message."""
         target = h.obj.peer
         charge = length + count * DESCRIPTOR_CHARGE + MESSAGE_CHARGE
         msg = None
@@ -2161,7 +2196,7 @@ class Fuzzer(object):
             i += 1
             if p is None:
                 self.fail_check('sent a descriptor the model does not hold')
-                return r
+                return
             if msg is not None:
                 msg.items.append(Item(p.obj, p.rights, p.strong, p.expiry, p.dead))
                 self.flight_items += 1
@@ -2171,7 +2206,6 @@ class Fuzzer(object):
                 self.sent_away += 1
                 self.moved_away(p)
         self.sweep()
-        return r
 
     def passed_alive(self, count):
         """True when the count values in buf are mine and certainly alive."""
@@ -2858,7 +2892,8 @@ class Fuzzer(object):
         if code & 0xff != CODE_OK:
             self.fail_check('a child exited with %d' % code)
             return
-        self.child_calls += code >> CODE_CALLS
+        self.child_calls += (code >> CODE_CALLS) & CALLS_MASK
+        self.channel_calls += code >> CODE_CHANNEL
         self.child_processes += (code >> CODE_PROCESSES) & 0xff
 
     def op_wait(self):
@@ -2958,7 +2993,8 @@ class Fuzzer(object):
     def exit_code(self):
         if self.failed:
             return EXIT_FAILED
-        return ((self.calls + self.child_calls) << CODE_CALLS) | \
+        return (self.channel_calls << CODE_CHANNEL) | \
+            ((self.calls + self.child_calls) << CODE_CALLS) | \
             ((1 + self.child_processes) << CODE_PROCESSES) | CODE_OK
 
 
@@ -3100,6 +3136,8 @@ def run_parent(calls, seed, processes):
     ticks = t1 - t0
     if ticks < 1:
         ticks = 1
+    api.write('fuzz: %d channel calls (%d%%)\n'
+              % (f.channel_calls, f.channel_calls * 100 // total))
     api.write('fuzz: %d calls in %d.%d%d s (%d calls/s), %d processes, seed %d, leaks %s\n'
               % (total, ticks // 100, (ticks // 10) % 10, ticks % 10, total * 100 // ticks,
                  f.child_processes, seed, '0' if not leaks else leaks))
