@@ -455,6 +455,7 @@ F_EXEC_IMAGE = 11
 F_MAPPABLE = 12
 F_CHANNEL = 13
 F_QUEUED = 14
+F_FOREIGN = 15
 
 
 class Fuzzer(object):
@@ -896,6 +897,8 @@ class Fuzzer(object):
                 not (h.rights & RIGHT_WAIT)
         if f == F_CHANNEL:
             return obj.kind == KIND_CHANNEL
+        if f == F_FOREIGN:
+            return obj.kind == KIND_CHANNEL and not self.exact(obj)
         if f == F_QUEUED:
             return obj.kind == KIND_CHANNEL and len(obj.queue) > 0 and (h.rights & RIGHT_READ) != 0
         if f == F_NO_READ:
@@ -2074,11 +2077,16 @@ class Fuzzer(object):
     def pick_endpoint(self, queued):
         """Returns the endpoint argument of a send or receive (self.picked:
         my Held of it, or None): in 16, queued times one where a message is
-        known to wait (when there is one), else mostly an endpoint of mine,
-        else any descriptor of mine, a stale or a bad value."""
+        known to wait (when there is one), 3 times one another process may
+        use too (when there is one), else mostly an endpoint of mine, else
+        any descriptor of mine, a stale or a bad value."""
         k = self.rng.below(16)
         if k < queued:
             value = self.pick_desc(F_QUEUED, 8)
+            if self.picked is not None:
+                return value
+        elif k < queued + 3:
+            value = self.pick_desc(F_FOREIGN, 8)
             if self.picked is not None:
                 return value
         if k < 13:
