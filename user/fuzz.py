@@ -10,7 +10,9 @@ compares the counters with the first ones (process.leaked).  It prints
     fuzz: N calls in S s (R calls/s), P processes, seed X, leaks 0
 
 (N: every system call the fuzzer made, its own and the workers'; time from
-the clock call) and returns 0, or 1 when a worker failed or something leaked.
+the clock call), after a line `fuzz: C channel calls (S%)` (those of them
+that were channel_create, channel_send, channel_recv and wait_any), and
+returns 0, or 1 when a worker failed or something leaked.
 
 A worker makes random system calls, every call of elyz/abi/syscalls.py but
 exit (which ends it), with VALID arguments (its own descriptors, pages of its
@@ -40,8 +42,28 @@ worker, which is no kernel bug.  It never releases or moves the runtime's
 descriptors (they lack RIGHT_TRANSFER, which is how the table scan tells
 them from descriptors other processes moved in).
 
+Channels.  Workers create channels (and clones, leases, weak descriptors of
+endpoints, through the calls above), send messages of random lengths with
+random descriptor lists (valid ones, stale, duplicated, without
+RIGHT_TRANSFER, the sending endpoint itself and its peer), receive with
+random buffers, call wait_any, fill a queue to MAX_QUEUED_MESSAGES and make
+garbage cycles (endpoints waiting in each other's queues), then let go.
+The model knows a queue whole (Fuzzer.exact) while only the worker sends
+into it and receives from it: then a receive must give exactly the next
+message it sent (bytes, and descriptors that describe as they were sent),
+and E_WOULDBLOCK once it is empty; a strong descriptor of the worker
+reaching an endpoint (through its table, then those queues) keeps it
+alive, and an endpoint that nothing reaches and no other process may hold
+is dead (Fuzzer.sweep: the kernel's collector must agree: E_CLOSED from
+its peer, E_DEAD through a weak descriptor).  A receive blocks and wait_any
+waits only when the model knows they return at once, so nobody waits for
+ever.  Endpoints go to other processes through spawn (the parent links its
+workers in a chain of channels), transfer and messages; what arrives from
+them is described and taken into the model as the worker's to release.
+
 Pure parts, tested untranslated (tests/user/test_fuzz.py): Random, Table
-(the descriptor-value classification), range_error, is_safe_range.
+(the descriptor-value classification), range_error, is_safe_range, and the
+channel model (sweep, exact, the expectations of receive and wait_any).
 """
 
 from rpython.rlib.rarithmetic import intmask, r_uint
@@ -50,13 +72,14 @@ from rpython.rtyper.lltypesystem import lltype, rffi
 from elyz.abi import errors, limits, syscalls
 from elyz.abi.counters import WORDS as COUNTER_WORDS
 from elyz.abi.description import WORDS as DESCRIPTION_WORDS
-from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_DEAD, E_EXITED, E_FAULT, E_INVALID, E_KIND,
-                             E_LIMIT, E_NOEXEC, E_NOSLOTS, E_OVERLAP, E_RANGE, E_RIGHTS)
-from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROCESS_RIGHTS,
-                             PROT_ALL, PROT_EXEC, PROT_READ, PROT_WRITE, RIGHT_BORROW,
-                             RIGHT_CLONE, RIGHT_EXEC, RIGHT_GIVE, RIGHT_MAP, RIGHT_READ,
-                             RIGHT_TRANSFER, RIGHT_WAIT, RIGHT_WRITE, STRENGTH_STRONG,
-                             STRENGTH_WEAK)
+from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_BUFFER, E_CLOSED, E_DEAD, E_EXITED, E_FAULT,
+                             E_INVALID, E_KIND, E_LIMIT, E_NOEXEC, E_NOMEM, E_NOSLOTS, E_OVERLAP,
+                             E_RANGE, E_RIGHTS, E_WOULDBLOCK)
+from elyz.abi.rights import (CHANNEL_RIGHTS, KIND_CHANNEL, KIND_MEMORY, KIND_PROCESS,
+                             MEMORY_RIGHTS, PROCESS_RIGHTS, PROT_ALL, PROT_EXEC, PROT_READ,
+                             PROT_WRITE, RIGHT_BORROW, RIGHT_CLONE, RIGHT_EXEC, RIGHT_GIVE,
+                             RIGHT_MAP, RIGHT_READ, RIGHT_TRANSFER, RIGHT_WAIT, RIGHT_WRITE,
+                             STRENGTH_STRONG, STRENGTH_WEAK, rights_of_kind)
 from user.lib import api, process
 
 DEFAULT_CALLS = 100000
@@ -112,12 +135,16 @@ FILL_EVERY = 2048                       # steps between two fills of the table
 BUF_WORDS = 64
 MESSAGE_EVERY = 256                     # one debug_write that prints in so many
 
-# A worker's exit code: calls << CODE_CALLS | processes << CODE_PROCESSES | CODE_OK.
+# A worker's exit code: channel calls << CODE_CHANNEL | calls << CODE_CALLS |
+# processes << CODE_PROCESSES | CODE_OK.
 CODE_OK = 0x5A
 CODE_PROCESSES = 8
 CODE_CALLS = 16
+CODE_CHANNEL = 40
+CALLS_MASK = (1 << (CODE_CHANNEL - CODE_CALLS)) - 1
 EXIT_FAILED = 1
 STATS = False                           # each first-level worker prints its outcomes
+TRACE = ''                                # the worker that prints each call (debugging)
 IDLE_EXIT = 3                           # `fuzz idle`: what a failing spawn names
 PAGE_FAULT_EXIT = 128 + 14              # killed by a page fault (docs/abi.md, exit)
 PROBE_ADDRESS = WINDOW + PAGE + 8
@@ -129,6 +156,23 @@ PROBE_EXPIRY = 3
 PROBE_DEATH = 4
 PROBE_KINDS = 5
 PROBE_NAMES = ['unmap', 'release', 'transfer', 'expiry', 'death']
+
+# Channels (docs/abi.md, channel_*).
+MAX_MESSAGE_BYTES = limits.MAX_MESSAGE_BYTES
+MAX_MESSAGE_DESCRIPTORS = limits.MAX_MESSAGE_DESCRIPTORS
+MAX_QUEUED_MESSAGES = limits.MAX_QUEUED_MESSAGES
+MAX_INFLIGHT_BYTES = limits.MAX_INFLIGHT_BYTES
+MESSAGE_CHARGE = 64                     # kernel memory a message takes besides its bytes
+DESCRIPTOR_CHARGE = 48                  # ... and per descriptor it carries
+RECV_NONBLOCK = 1
+COUNT_SHIFT = 32
+LENGTH_MASK = (1 << 32) - 1
+WAIT_ANY_MAX = 16
+DATA_BYTES = MAX_MESSAGE_BYTES + 64     # the fuzzer's message buffer
+CHANNEL_PERCENT = 30                    # steps that make channel calls
+MAX_FLIGHT = 32                         # descriptors in flight in queues only I receive from
+MAX_KNOWN_MESSAGES = 160                # messages in those queues
+MAX_SENT_AWAY = 32                      # descriptors sent into queues others may receive from
 
 GIVE_RIGHTS = RIGHT_GIVE | RIGHT_TRANSFER | RIGHT_CLONE | RIGHT_BORROW     # no RIGHT_WAIT
 
@@ -156,6 +200,10 @@ M_RELEASE = _allowed('release')
 M_MAP = _allowed('map')
 M_UNMAP = _allowed('unmap')
 M_DESCRIBE = _allowed('describe')
+M_CHANNEL_CREATE = _allowed('channel_create')
+M_CHANNEL_SEND = _allowed('channel_send')
+M_CHANNEL_RECV = _allowed('channel_recv')
+M_WAIT_ANY = _allowed('wait_any')
 
 
 # ------------------------------------------------------------ pure parts
@@ -324,6 +372,35 @@ class Obj(object):
         self.exit_known = False
         self.exit_code = 0
         self.counted = False            # its exit code was added up
+        # an endpoint
+        self.peer = None                # the other endpoint, when known
+        self.queue = []                 # its messages, when the model knows them (exact)
+        self.reached = False            # a strong descriptor of mine reaches it: alive
+        self.flight_strong = 0          # descriptors to it in those queues
+        self.flight_weak = 0
+
+
+class Item(object):
+    """A descriptor in flight in a message the model knows."""
+
+    def __init__(self, obj, rights, strong, expiry, dead):
+        self.obj = obj
+        self.rights = rights
+        self.strong = strong
+        self.expiry = expiry
+        self.dead = dead
+
+
+class Msg(object):
+    """A message I sent into an endpoint whose queue the model knows whole
+    (Fuzzer.exact: only I send into it, only I receive from it): what it
+    holds, exactly."""
+
+    def __init__(self, length, tag, charge):
+        self.length = length
+        self.tag = tag                  # its bytes are pattern(tag); -1: not known
+        self.charge = charge            # kernel memory charged to me for it
+        self.items = []
 
 
 class Held(object):
@@ -376,6 +453,9 @@ F_NO_READ = 9
 F_NO_TRANSFER = 10
 F_EXEC_IMAGE = 11
 F_MAPPABLE = 12
+F_CHANNEL = 13
+F_QUEUED = 14
+F_FOREIGN = 15
 
 
 class Fuzzer(object):
@@ -401,6 +481,7 @@ class Fuzzer(object):
         self.spawned = 0
         self.live_children = 0
         self.child_calls = 0
+        self.channel_calls = 0          # mine and my children's
         self.child_processes = 0
         self.pages_held = 0
         self.picked = None
@@ -408,6 +489,14 @@ class Fuzzer(object):
         self.self_obj.is_self = True
         self.buf = rffi.cast(lltype.Signed, lltype.malloc(rffi.LONGP.TO, BUF_WORDS, flavor='raw'))
         self.fill = lltype.malloc(rffi.LONGP.TO, SLOTS, flavor='raw')
+        self.data = lltype.malloc(rffi.CCHARP.TO, DATA_BYTES, flavor='raw')
+        self.data_ptr = rffi.cast(lltype.Signed, self.data)
+        self.chans = []                 # the endpoints the model knows (Obj)
+        self.inflight_known = 0         # charged for my messages in known queues
+        self.inflight_unknown = 0       # ... in others (an upper bound: never goes down)
+        self.flight_items = 0           # descriptors in flight in known queues
+        self.known_messages = 0
+        self.sent_away = 0              # descriptors sent into queues others may read
         self.message = 'fuzz: worker %s is fuzzing (seed %d)\n' % (name, seed)
         self.message_ptr = rffi.cast(lltype.Signed, rffi.str2charp(self.message))
         idle = 'fuzz\x00idle\x00'
@@ -422,6 +511,7 @@ class Fuzzer(object):
         self.a2 = 0
         self.a3 = 0
         self.a4 = 0
+        self.a5 = 0
         # what it may return
         self.x_ok = False
         self.x_lo = 0
@@ -431,6 +521,7 @@ class Fuzzer(object):
     def free_buffers(self):
         lltype.free(rffi.cast(rffi.LONGP, self.buf), flavor='raw')
         lltype.free(self.fill, flavor='raw')
+        lltype.free(self.data, flavor='raw')
         rffi.free_charp(rffi.cast(rffi.CCHARP, self.message_ptr))
         rffi.free_charp(rffi.cast(rffi.CCHARP, self.idle_ptr))
 
@@ -471,9 +562,12 @@ class Fuzzer(object):
         self.a2 = a2
         self.a3 = a3
         self.a4 = a4
+        self.a5 = 0
         self.calls += 1
 
     def finish(self, result):
+        if TRACE and self.name == TRACE:
+            api.write('T #%d %s -> %d\n' % (self.calls, self.call_text(), result))
         if STATS:
             key = self.cname
             if result < 0:
@@ -510,7 +604,7 @@ class Fuzzer(object):
         return ' or '.join(parts)
 
     def call_text(self):
-        args = [self.a0, self.a1, self.a2, self.a3, self.a4]
+        args = [self.a0, self.a1, self.a2, self.a3, self.a4, self.a5]
         shown = []
         i = 0
         while i < self.nargs:
@@ -607,6 +701,27 @@ class Fuzzer(object):
         self.begin('describe', M_DESCRIBE, 2, desc, out, 0, 0, 0)
         return self.finish(api.sys_describe(desc, out))
 
+    def c_channel_create(self, rights, out):
+        self.channel_calls += 1
+        self.begin('channel_create', M_CHANNEL_CREATE, 2, rights, out, 0, 0, 0)
+        return self.finish(api.sys_channel_create(rights, out))
+
+    def c_channel_send(self, ep, buf, length, descs, count):
+        self.channel_calls += 1
+        self.begin('channel_send', M_CHANNEL_SEND, 5, ep, buf, length, descs, count)
+        return self.finish(api.sys_channel_send(ep, buf, length, descs, count))
+
+    def c_channel_recv(self, ep, buf, length, descs, max_count, flags):
+        self.channel_calls += 1
+        self.begin('channel_recv', M_CHANNEL_RECV, 6, ep, buf, length, descs, max_count)
+        self.a5 = flags
+        return self.finish(api.sys_channel_recv(ep, buf, length, descs, max_count, flags))
+
+    def c_wait_any(self, descs, count, flags):
+        self.channel_calls += 1
+        self.begin('wait_any', M_WAIT_ANY, 3, descs, count, flags, 0, 0)
+        return self.finish(api.sys_wait_any(descs, count, flags))
+
     # -------------------------------------------------------- the model
 
     def room(self, pages):
@@ -620,14 +735,22 @@ class Fuzzer(object):
         return None
 
     def _count(self, h, delta):
-        obj = h.obj
-        before = obj.strong_mine + obj.weak_mine
-        if h.strong:
+        self.count_ref(h.obj, h.strong, False, delta)
+
+    def count_ref(self, obj, strong, flight, delta):
+        """A reference of mine to obj, in my table or in flight in a queue
+        only I receive from, comes (delta 1) or goes (-1)."""
+        before = obj.strong_mine + obj.weak_mine + obj.flight_strong + obj.flight_weak
+        if flight and strong:
+            obj.flight_strong += delta
+        elif flight:
+            obj.flight_weak += delta
+        elif strong:
             obj.strong_mine += delta
         else:
             obj.weak_mine += delta
-        after = obj.strong_mine + obj.weak_mine
-        if obj.kind == KIND_MEMORY:
+        after = obj.strong_mine + obj.weak_mine + obj.flight_strong + obj.flight_weak
+        if obj.kind == KIND_MEMORY and not obj.is_image:     # the image's frames are shared
             if before == 0 and after > 0:
                 self.pages_held += obj.pages
             elif before > 0 and after == 0:
@@ -666,20 +789,27 @@ class Fuzzer(object):
         self._count(h, -1)
 
     def moved_away(self, h):
-        """h went into another process."""
-        h.obj.shared = True
-        if h.strong:
-            h.obj.strong_elsewhere = True
+        """h went into another process (or a queue others may receive from)."""
+        self.mark_shared(h.obj, h.strong)
         self.forget(h)
 
     def released(self, h):
         obj = h.obj
         self.forget(h)
-        if h.strong and obj.strong_mine == 0 and not obj.strong_elsewhere and \
+        if obj.kind == KIND_CHANNEL:
+            if h.strong:
+                self.sweep()
+        elif h.strong:
+            self.check_death(obj, 'released its last strong descriptor %d at call #%d'
+                             % (h.value, self.calls))
+
+    def check_death(self, obj, why):
+        """A strong reference to obj (memory or process) went: it dies when
+        it was the last."""
+        if obj.strong_mine == 0 and obj.flight_strong == 0 and not obj.strong_elsewhere and \
                 not obj.is_self and not obj.dead:
-            if obj.kind == KIND_MEMORY or obj.exited:
-                self.object_died(obj, 'released its last strong descriptor %d at call #%d'
-                                 % (h.value, self.calls))
+            if obj.kind == KIND_MEMORY or (obj.kind == KIND_PROCESS and obj.exited):
+                self.object_died(obj, why)
 
     def object_died(self, obj, why):
         obj.dead = True
@@ -699,7 +829,7 @@ class Fuzzer(object):
             return DEAD
         if h.expiry != 0:
             return MAYBE
-        if h.strong or h.obj.strong_mine > 0 or h.obj.is_self:
+        if h.strong or h.obj.strong_mine > 0 or h.obj.is_self or h.obj.reached:
             return ALIVE
         return MAYBE
 
@@ -707,6 +837,10 @@ class Fuzzer(object):
         if not h.dead:
             h.dead = True
             h.why = '%s (call #%d)' % (why, self.calls)
+            if h.obj.kind == KIND_CHANNEL and not h.strong and h.expiry == 0 and \
+                    not h.obj.dead:
+                h.obj.dead = True       # no lease: its endpoint died (and stays dead)
+                h.obj.why = h.why
         self.remove_mappings_of(h)
 
     def model_text(self, h):
@@ -759,8 +893,14 @@ class Fuzzer(object):
         if f == F_SELF:
             return obj.is_self
         if f == F_WAIT_SAFE:
-            return obj.kind == KIND_MEMORY or obj.is_self or obj.is_child or \
+            return obj.kind != KIND_PROCESS or obj.is_self or obj.is_child or \
                 not (h.rights & RIGHT_WAIT)
+        if f == F_CHANNEL:
+            return obj.kind == KIND_CHANNEL
+        if f == F_FOREIGN:
+            return obj.kind == KIND_CHANNEL and not self.exact(obj)
+        if f == F_QUEUED:
+            return obj.kind == KIND_CHANNEL and len(obj.queue) > 0 and (h.rights & RIGHT_READ) != 0
         if f == F_NO_READ:
             return obj.kind == KIND_MEMORY and not (h.rights & RIGHT_READ)
         if f == F_NO_TRANSFER:
@@ -903,6 +1043,8 @@ class Fuzzer(object):
             return P_OK
         if addr >= self.idle_ptr and length <= self.idle_length - (addr - self.idle_ptr):
             return P_OK
+        if addr >= self.data_ptr and length <= DATA_BYTES - (addr - self.data_ptr):
+            return P_OK
         state = P_OK
         page = addr & ~PAGE_MASK
         while page < addr + length:
@@ -917,6 +1059,8 @@ class Fuzzer(object):
     def readable(self, addr, length):
         """True when the fuzzer itself may read [addr, addr + length) now."""
         if addr >= self.buf and length <= BUF_WORDS * WORD - (addr - self.buf):
+            return True
+        if addr >= self.data_ptr and length <= DATA_BYTES - (addr - self.data_ptr):
             return True
         page = addr & ~PAGE_MASK
         while page < addr + length:
@@ -1069,15 +1213,15 @@ class Fuzzer(object):
         pages = self.read_word(self.buf, 3) // PAGE
         expiry = self.read_word(self.buf, 6)
         dead = self.read_word(self.buf, 7) != 0
-        obj = Obj(kind, pages, False)
+        obj = self.new_obj(kind, pages, False)
         obj.written = True
+        obj.is_image = value == process.IMAGE
         h = self.add(value, obj, rights, strong, expiry)
         h.dead = dead
         if kind == KIND_PROCESS and self.read_word(self.buf, 8) == STATE_EXITED:
             obj.exited = True
-        if value == process.IMAGE:
+        if obj.is_image:
             h.protected = True
-            obj.is_image = True
         elif not self.room(0):
             self.expect()
             self.may_ok(0, 0)
@@ -1099,6 +1243,9 @@ class Fuzzer(object):
             return
         if self.steps % FILL_EVERY == FILL_EVERY // 2 + 1:
             self.fill_table()
+            return
+        if self.rng.below(100) < CHANNEL_PERCENT:
+            self.channel_step()
             return
         k = self.rng.below(100)
         if k < 8:
@@ -1168,6 +1315,19 @@ class Fuzzer(object):
                     self.dead_state(me) == ALIVE:
                 self.c_transfer(self.fill[0], me.value)
             self.c_spawn(image, self.buf, 0, self.idle_ptr, self.idle_length)
+            self.c_channel_create(CHANNEL_RIGHTS, self.buf)
+            self.fill_receive(1)
+        if n > 0 and not self.failed:
+            # one slot free: still too few for a channel, or for two descriptors
+            n -= 1
+            self.expect()
+            self.may_ok(0, 0)
+            if self.c_release(self.fill[n]) == 0:
+                self.table.note_gone(self.fill[n])
+            self.expect()
+            self.may_err(E_NOSLOTS)
+            self.c_channel_create(self.rng.word() & CHANNEL_RIGHTS, self.buf)
+            self.fill_receive(2)
         i = 0
         while i < n:
             self.expect()
@@ -1175,6 +1335,21 @@ class Fuzzer(object):
             if self.c_release(self.fill[i]) == 0:
                 self.table.note_gone(self.fill[i])
             i += 1
+
+    def fill_receive(self, needed):
+        """With fewer than needed free slots: a receive of a message known
+        to carry needed descriptors or more gives E_NOSLOTS (and leaves it
+        queued).  Allocates nothing."""
+        for h in self.held:
+            obj = h.obj
+            if obj.kind == KIND_CHANNEL and h.rights & RIGHT_READ and \
+                    self.dead_state(h) == ALIVE and len(obj.queue) > 0 and \
+                    len(obj.queue[0].items) >= needed:
+                self.expect()
+                self.may_err(E_NOSLOTS)
+                self.c_channel_recv(h.value, self.data_ptr, MAX_MESSAGE_BYTES, self.buf,
+                                    MAX_MESSAGE_DESCRIPTORS, RECV_NONBLOCK)
+                return
 
     def op_allocate(self):
         room = self.room(MAX_OBJECT_PAGES)
@@ -1346,6 +1521,7 @@ class Fuzzer(object):
         else:
             self.moved_away(h)
             self.given += 1
+            self.sweep()
 
     def op_release(self):
         value = self.pick_desc(F_RELEASABLE, 6)
@@ -1525,10 +1701,14 @@ class Fuzzer(object):
             wrong += ' dead (it is alive)'
         elif ds == MAYBE and dead == 1:
             self.mark_dead(h, 'described dead')
-        if kind == KIND_MEMORY and not obj.shared and \
-                (strong != obj.strong_mine or weak != obj.weak_mine):
-            wrong += ' counts %d/%d (not %d/%d)' % (strong, weak, obj.strong_mine,
-                                                     obj.weak_mine)
+        if kind != KIND_PROCESS and not obj.shared and \
+                (strong != obj.strong_mine + obj.flight_strong or
+                 weak != obj.weak_mine + obj.flight_weak):
+            wrong += ' counts %d/%d (not %d+%d/%d+%d)' % (
+                strong, weak, obj.strong_mine, obj.flight_strong, obj.weak_mine,
+                obj.flight_weak)
+        if kind == KIND_CHANNEL:
+            wrong += self.check_endpoint(obj, size, state, code)
         if obj.is_self and (state != STATE_RUNNING or code != 0):
             wrong += ' state %d code %d (I run)' % (state, code)
         if obj.exit_known and (state != STATE_EXITED or code != obj.exit_code):
@@ -1653,6 +1833,836 @@ class Fuzzer(object):
             if p != P_FAULT:
                 self.may_ok(taken, taken)
         self.c_debug_write(ptr, length)
+
+    # -------------------------------------------------------- channels: the model
+
+    def new_obj(self, kind, pages, mine):
+        obj = Obj(kind, pages, mine)
+        if kind == KIND_CHANNEL:
+            self.chans.append(obj)
+        return obj
+
+    def mark_shared(self, obj, strong):
+        """Descriptors to obj may now be in other processes (strong ones if
+        strong): for an endpoint, what waits in its queue may go to them too."""
+        if strong:
+            obj.strong_elsewhere = True
+        if obj.shared:
+            return
+        obj.shared = True
+        if obj.kind == KIND_CHANNEL:
+            # others may receive from it, and send into its peer
+            self.unknown_queue(obj)
+            if obj.peer is not None:
+                self.unknown_queue(obj.peer)
+
+    def unknown_queue(self, obj):
+        """The model stops knowing obj's queue: what I sent there may come
+        to others (or to me, mixed with what they sent)."""
+        queue = obj.queue
+        obj.queue = []
+        for msg in queue:
+            self.unqueue(msg)
+            self.inflight_unknown += msg.charge
+            for it in msg.items:
+                self.mark_shared(it.obj, it.strong)
+
+    def unqueue(self, msg):
+        """msg leaves a known queue (received, discarded or no longer known)."""
+        self.known_messages -= 1
+        self.inflight_known -= msg.charge
+        for it in msg.items:
+            self.flight_items -= 1
+            self.count_ref(it.obj, it.strong, True, -1)
+
+    def exact(self, obj):
+        """True when the model knows obj's whole queue: only I send into it
+        and only I receive from it."""
+        return not obj.shared and obj.peer is not None and not obj.peer.shared
+
+    def peer_state(self, obj):
+        p = obj.peer
+        if obj.dead:
+            return DEAD                 # a dead endpoint has no peer either
+        if p is None:
+            return MAYBE
+        if p.dead:
+            return DEAD
+        if p.reached:
+            return ALIVE
+        return MAYBE
+
+    def sweep(self):
+        """The kernel's collector, in the model: an endpoint no strong
+        descriptor of mine reaches (through my table, then the queues I
+        know), that no other process may hold, is dead; its queue goes."""
+        for obj in self.chans:
+            obj.reached = False
+        stack = []
+        for h in self.held:
+            if h.strong and h.obj.kind == KIND_CHANNEL and not h.obj.reached:
+                h.obj.reached = True
+                stack.append(h.obj)
+        while len(stack) > 0:
+            obj = stack.pop()
+            for msg in obj.queue:
+                for it in msg.items:
+                    if it.strong and it.obj.kind == KIND_CHANNEL and not it.obj.reached:
+                        it.obj.reached = True
+                        stack.append(it.obj)
+        dying = []
+        for obj in self.chans:
+            if not obj.reached and not obj.shared and not obj.dead:
+                obj.dead = True
+                obj.why = 'unreachable after call #%d' % self.calls
+                dying.append(obj)
+        for obj in dying:
+            queue = obj.queue
+            obj.queue = []
+            for msg in queue:
+                self.unqueue(msg)
+                for it in msg.items:
+                    if it.strong and it.obj.kind != KIND_CHANNEL:
+                        self.check_death(it.obj, 'its message was discarded at call #%d'
+                                         % self.calls)
+        kept = []
+        for obj in self.chans:
+            if (obj.dead or obj.shared) and obj.strong_mine + obj.weak_mine + \
+                    obj.flight_strong + obj.flight_weak == 0:
+                obj.reached = False
+            else:
+                kept.append(obj)
+        self.chans = kept
+
+    def queued_bytes(self, obj):
+        n = 0
+        for msg in obj.queue:
+            n += msg.length
+        return n
+
+    def check_endpoint(self, obj, size, state, code):
+        """What describe reports of an endpoint: bytes and messages queued,
+        whether its peer is gone."""
+        wrong = ''
+        alive = obj.strong_mine > 0 or obj.reached
+        if obj.dead or (alive and self.exact(obj)):
+            if size != self.queued_bytes(obj) or code != len(obj.queue):
+                wrong += ' queue %d bytes %d messages (not %d/%d)' % (
+                    size, code, self.queued_bytes(obj), len(obj.queue))
+        ps = self.peer_state(obj)
+        if ps == DEAD and state != 2:
+            wrong += ' state %d (its peer is gone)' % state
+        elif ps == ALIVE and alive and state != 1:
+            wrong += ' state %d (its peer is alive)' % state
+        if code < 0 or code > MAX_QUEUED_MESSAGES or size < 0 or \
+                size > code * MAX_MESSAGE_BYTES:
+            wrong += ' queue %d bytes %d messages' % (size, code)
+        return wrong
+
+    def fill_pattern(self, tag, length):
+        i = 0
+        while i < length:
+            self.data[i] = chr((tag + i * 13) & 0xff)
+            i += 1
+
+    def pattern_ok(self, base, tag, length):
+        p = rffi.cast(rffi.CCHARP, base)
+        i = 0
+        while i < length:
+            if ord(p[i]) != (tag + i * 13) & 0xff:
+                return False
+            i += 1
+        return True
+
+    def holder_of(self, obj, f):
+        """Returns a descriptor of mine to obj fitting f, or None."""
+        if obj is None:
+            return None
+        for h in self.held:
+            if h.obj is obj and self.fits(h, f):
+                return h
+        return None
+
+    # -------------------------------------------------------- channels: the calls
+
+    def create_channel(self, rights, out):
+        """Checked channel_create(rights, out) (out: where it writes, which
+        the model knows to be writable and readable or to fault); returns
+        [end, end] (Held) or []."""
+        p = self.pointer_state(out, 2 * WORD, True)
+        self.expect()
+        if rights & ~CHANNEL_RIGHTS:
+            self.may_err(E_INVALID)
+        elif p == P_FAULT:
+            self.may_err(E_FAULT)
+        else:
+            self.may_err(E_NOMEM)
+            self.may_ok(0, 0)
+        r = self.c_channel_create(rights, out)
+        if r != 0 or self.failed:
+            return []
+        self.note_written(out, 2 * WORD)
+        first = self.read_word(out, 0)
+        second = self.read_word(out, 1)
+        a = self.new_obj(KIND_CHANNEL, 0, True)
+        b = self.new_obj(KIND_CHANNEL, 0, True)
+        a.peer = b
+        b.peer = a
+        a.reached = True
+        b.reached = True
+        ends = [self.add(first, a, rights, True, 0)]
+        if first == second:
+            self.fail_check('both endpoints are descriptor %d' % first)
+            return []
+        ends.append(self.add(second, b, rights, True, 0))
+        return ends
+
+    def op_channel_create(self):
+        room = len(self.held) + 2 <= MAX_HELD
+        k = self.rng.below(12)
+        if k < 7:
+            rights = CHANNEL_RIGHTS
+        elif k < 10:
+            rights = self.rng.word() & CHANNEL_RIGHTS
+        elif k == 10:
+            rights = CHANNEL_RIGHTS | [RIGHT_EXEC, RIGHT_MAP, RIGHT_GIVE,
+                                       1 << (9 + self.rng.below(54))][self.rng.below(4)]
+        else:
+            rights = self.rng.word() | RIGHT_GIVE
+        k = self.rng.below(10)
+        if k < 7:
+            out = self.buf + self.rng.below(BUF_WORDS - 1) * WORD
+        elif k < 9:
+            out = self.bad_address()
+        else:
+            out = self.out_pointer(2 * WORD)
+            p = self.pointer_state(out, 2 * WORD, True)
+            if p == P_MAYBE or (p == P_OK and not self.readable(out, 2 * WORD)):
+                out = self.bad_address()
+        if not room and not (rights & ~CHANNEL_RIGHTS):
+            out = self.bad_address()
+        self.create_channel(rights, out)
+
+    def pick_passed(self, h, i):
+        """Returns a descriptor value to pass in a message sent through h
+        (None: not mine), as the i-th: mostly one of mine that may move,
+        else h itself, its peer, a stale or bad value, one without
+        RIGHT_TRANSFER, a duplicate, a dead one.  Never one the fuzzer
+        must keep (the image, a child to wait for, a process it may wait
+        for: those lack RIGHT_TRANSFER or are dead, or are not picked)."""
+        k = self.rng.below(16)
+        if k < 7:
+            v = self.pick_desc(F_MOVABLE, 8)
+            return v
+        if k < 9 and h is not None:
+            return h.value
+        if k < 11 and h is not None:
+            p = self.holder_of(h.obj.peer, F_MOVABLE)
+            if p is not None:
+                return p.value
+            return self.pick_desc(F_MOVABLE, 8)
+        if k == 11 and i > 0:
+            return rffi.cast(rffi.LONGP, self.buf)[self.rng.below(i)]
+        if k == 12:
+            v = self.pick_desc(F_NO_TRANSFER, 8)
+            if self.picked is not None and self.picked.rights & RIGHT_TRANSFER:
+                return self.bad_desc()
+            return v
+        if k == 13:
+            p = self.pick_mine(F_ANY)
+            if p is not None and self.dead_state(p) == DEAD:
+                return p.value
+        return self.bad_desc()
+
+    def pick_endpoint(self, queued):
+        """Returns the endpoint argument of a send or receive (self.picked:
+        my Held of it, or None): in 16, queued times one where a message is
+        known to wait (when there is one), 3 times one another process may
+        use too (when there is one), else mostly an endpoint of mine, else
+        any descriptor of mine, a stale or a bad value."""
+        k = self.rng.below(16)
+        if k < queued:
+            value = self.pick_desc(F_QUEUED, 8)
+            if self.picked is not None:
+                return value
+        elif k < queued + 3:
+            value = self.pick_desc(F_FOREIGN, 8)
+            if self.picked is not None:
+                return value
+        if k < 13:
+            return self.pick_desc(F_CHANNEL, 8)
+        if k < 15:
+            return self.pick_desc(F_ANY, 8)
+        self.picked = None
+        return self.bad_desc()
+
+    def op_channel_send(self):
+        value = self.pick_endpoint(0)
+        h = self.picked
+        k = self.rng.below(16)
+        if k < 8:
+            length = self.rng.below(65)
+        elif k < 11:
+            length = self.rng.below(MAX_MESSAGE_BYTES + 1)
+        elif k == 11:
+            length = MAX_MESSAGE_BYTES
+        elif k == 12:
+            length = MAX_MESSAGE_BYTES + 1 + self.rng.below(1 << 20)
+            if self.rng.chance(4):
+                length = MAXINT - self.rng.below(PAGE)
+        elif k == 13:
+            length = -1 - self.rng.below(1 << 40)
+        else:
+            length = 0
+        tag = -1
+        k = self.rng.below(16)
+        if k < 13:
+            buf = self.data_ptr
+            tag = self.rng.below(256)
+        elif k == 13:
+            buf = self.bad_address()
+        elif k == 14:
+            buf = self.arena_page() + self.rng.below(PAGE)
+        else:
+            buf = IMAGE_PAGE + self.rng.below(PAGE)
+        if tag >= 0 and 0 < length <= MAX_MESSAGE_BYTES:
+            self.fill_pattern(tag, length)
+        # how many it may pass, so that the model and others' tables stay bounded
+        room = MAX_MESSAGE_DESCRIPTORS
+        if h is not None and h.obj.kind == KIND_CHANNEL:
+            target = h.obj.peer
+            if target is not None and self.exact(target):
+                room = MAX_FLIGHT - self.flight_items
+                if self.known_messages >= MAX_KNOWN_MESSAGES:
+                    buf = self.bad_address()
+            else:
+                room = MAX_SENT_AWAY - self.sent_away
+        k = self.rng.below(16)
+        if k < 6:
+            count = 0
+        elif k < 13:
+            count = 1 + self.rng.below(3)
+        elif k == 13:
+            count = self.rng.below(MAX_MESSAGE_DESCRIPTORS + 1)
+        elif k == 14:
+            count = MAX_MESSAGE_DESCRIPTORS + 1 + self.rng.below(100)
+        else:
+            count = -1 - self.rng.below(1 << 40)
+        if 0 <= count <= MAX_MESSAGE_DESCRIPTORS and count > room:
+            count = room
+            if count < 0:
+                count = 0
+        descs = self.buf
+        k = self.rng.below(16)
+        if k == 0:
+            descs = self.bad_address()
+        elif k == 1:
+            descs = self.arena_page() + self.rng.below(PAGE)
+            if self.pointer_state(descs, count * WORD, False) != P_FAULT:
+                descs = self.bad_address()
+        elif 0 < count <= MAX_MESSAGE_DESCRIPTORS:
+            i = 0
+            while i < count:
+                rffi.cast(rffi.LONGP, self.buf)[i] = self.pick_passed(h, i)
+                i += 1
+        self.send(value, h, buf, length, tag, descs, count)
+
+    def send(self, value, h, buf, length, tag, descs, count):
+        """Checked channel_send through value (h: my Held of it, or None);
+        the values at descs are in self.buf or descs faults.  Returns the
+        result."""
+        self.expect()
+        self.expect_send(h, buf, length, descs, count)
+        hs = ALIVE
+        if h is not None:
+            hs = self.dead_state(h)
+        r = self.c_channel_send(value, buf, length, descs, count)
+        if r == E_DEAD and hs == MAYBE and self.passed_alive(count):
+            self.mark_dead(h, 'channel_send gave E_DEAD')
+        if r == 0 and not self.failed and h is not None:
+            self.sent(h, buf, length, tag, count)
+        return r
+
+    def sent(self, h, buf, length, tag, count):
+        """The model of a send through h that worked: the count descriptors
+        whose values are in self.buf moved into the message."""
+        target = h.obj.peer
+        charge = length + count * DESCRIPTOR_CHARGE + MESSAGE_CHARGE
+        msg = None
+        if target is not None and self.exact(target):
+            if buf != self.data_ptr:
+                tag = -1
+            msg = Msg(length, tag, charge)
+            target.queue.append(msg)
+            self.known_messages += 1
+            self.inflight_known += charge
+        else:
+            self.inflight_unknown += charge
+        i = 0
+        while i < count:
+            p = self.lookup(rffi.cast(rffi.LONGP, self.buf)[i])
+            i += 1
+            if p is None:
+                self.fail_check('sent a descriptor the model does not hold')
+                return
+            if msg is not None:
+                msg.items.append(Item(p.obj, p.rights, p.strong, p.expiry, p.dead))
+                self.flight_items += 1
+                self.count_ref(p.obj, p.strong, True, 1)
+                self.forget(p)
+            else:
+                self.sent_away += 1
+                self.moved_away(p)
+        self.sweep()
+
+    def passed_alive(self, count):
+        """True when the count values in buf are mine and certainly alive."""
+        i = 0
+        while i < count:
+            p = self.lookup(rffi.cast(rffi.LONGP, self.buf)[i])
+            if p is None or self.dead_state(p) != ALIVE:
+                return False
+            i += 1
+        return True
+
+    def expect_send(self, h, buf, length, descs, count):
+        """Sets the expectation of channel_send (docs/abi.md: the errors in order)."""
+        if length < 0 or count < 0 or count > MAX_MESSAGE_DESCRIPTORS:
+            self.may_err(E_INVALID)
+            return
+        if length > MAX_MESSAGE_BYTES:
+            self.may_err(E_LIMIT)
+            return
+        for p in [self.pointer_state(buf, length, False),
+                  self.pointer_state(descs, count * WORD, False)]:
+            if p == P_FAULT:
+                self.may_err(E_FAULT)
+                return
+            if p == P_MAYBE:
+                self.may_err(E_FAULT)
+        if not self.live_gate(h):
+            return
+        if h.obj.kind != KIND_CHANNEL:
+            self.may_err(E_KIND)
+            return
+        if not (h.rights & RIGHT_WRITE):
+            self.may_err(E_RIGHTS)
+            return
+        if descs != self.buf and count > 0:
+            self.fail_check('the fuzzer passes descriptors it cannot read')
+            return
+        i = 0
+        while i < count:
+            v = rffi.cast(rffi.LONGP, self.buf)[i]
+            p = self.lookup(v)
+            if not self.live_gate(p):
+                return
+            if not (p.rights & RIGHT_TRANSFER):
+                self.may_err(E_RIGHTS)
+                return
+            j = 0
+            while j < i:
+                if rffi.cast(rffi.LONGP, self.buf)[j] == v:
+                    self.may_err(E_INVALID)
+                    return
+                j += 1
+            i += 1
+        obj = h.obj
+        ps = self.peer_state(obj)
+        if ps == DEAD:
+            self.may_err(E_CLOSED)
+            return
+        if ps == MAYBE:
+            self.may_err(E_CLOSED)
+        target = obj.peer
+        if target is not None and self.exact(target):
+            if len(target.queue) >= MAX_QUEUED_MESSAGES:
+                self.may_err(E_WOULDBLOCK)
+                return
+        else:
+            self.may_err(E_WOULDBLOCK)
+        charge = length + count * DESCRIPTOR_CHARGE + MESSAGE_CHARGE
+        if self.inflight_known + charge > MAX_INFLIGHT_BYTES:
+            self.may_err(E_LIMIT)
+            return
+        if self.inflight_known + self.inflight_unknown + charge > MAX_INFLIGHT_BYTES:
+            self.may_err(E_LIMIT)
+        self.may_err(E_NOMEM)
+        self.may_ok(0, 0)
+
+    def op_channel_recv(self):
+        value = self.pick_endpoint(8)
+        h = self.picked
+        k = self.rng.below(16)
+        if k < 9:
+            length = MAX_MESSAGE_BYTES
+        elif k < 11:
+            length = self.rng.below(70)
+        elif k < 13:
+            length = self.rng.below(MAX_MESSAGE_BYTES + 1)
+        elif k == 13:
+            length = MAX_MESSAGE_BYTES + 1 + self.rng.below(1 << 40)
+        elif k == 14:
+            length = -1 - self.rng.below(1 << 40)
+        else:
+            length = 0
+        k = self.rng.below(16)
+        if k < 11:
+            max_count = MAX_MESSAGE_DESCRIPTORS
+        elif k < 14:
+            max_count = self.rng.below(MAX_MESSAGE_DESCRIPTORS + 1)
+        elif k == 14:
+            max_count = MAX_MESSAGE_DESCRIPTORS + 1 + self.rng.below(1 << 40)
+        else:
+            max_count = -1 - self.rng.below(100)
+        k = self.rng.below(32)
+        buf = self.data_ptr
+        descs = self.buf
+        if k == 0:
+            buf = self.bad_address()
+        elif k == 1:
+            buf = IMAGE_PAGE + self.rng.below(PAGE)
+        elif k == 2:
+            buf = self.arena_page() + self.rng.below(PAGE)
+        elif k == 3:
+            descs = self.bad_address()
+        elif k == 4:
+            descs = IMAGE_PAGE + self.rng.below(PAGE // WORD) * WORD
+        elif k == 5:
+            m = self.pick_mapping(True, PROT_WRITE)
+            if m is not None:
+                buf = m.start
+        flags = RECV_NONBLOCK
+        if self.rng.chance(32):
+            flags = self.rng.word() & ~RECV_NONBLOCK
+            if flags == 0:
+                flags = 2
+        self.receive(value, h, buf, length, descs, max_count, flags)
+
+    def receive(self, value, h, buf, length, descs, max_count, flags):
+        """Checked channel_recv; blocks (flags 0 instead of RECV_NONBLOCK)
+        now and then when the model knows it returns at once."""
+        self.expect()
+        head = self.expect_recv(h, buf, length, descs, max_count)
+        if flags == RECV_NONBLOCK and not (self.x_errs & (1 << -E_WOULDBLOCK)) and \
+                self.rng.chance(2):
+            flags = 0
+        if flags & ~RECV_NONBLOCK:
+            self.expect()
+            self.may_err(E_INVALID)
+        r = self.c_channel_recv(value, buf, length, descs, max_count, flags)
+        self.learn_dead(h, r)
+        if r < 0 or self.failed or h is None:
+            return r
+        got_length = r & LENGTH_MASK
+        got_count = r >> COUNT_SHIFT
+        obj = h.obj
+        values = []
+        i = 0
+        while i < got_count:
+            values.append(self.read_word(descs, i))
+            i += 1
+        self.note_written(buf, got_length)
+        if head is not None:
+            obj.queue.pop(0)
+            self.unqueue(head)
+            if head.tag >= 0 and buf == self.data_ptr and \
+                    not self.pattern_ok(buf, head.tag, head.length):
+                self.fail_check('the message of %d bytes came with other bytes' % head.length)
+                return r
+        elif got_length > MAX_MESSAGE_BYTES or got_count > MAX_MESSAGE_DESCRIPTORS or \
+                got_length > length or got_count > max_count:
+            self.fail_check('received %d bytes and %d descriptors' % (got_length, got_count))
+            return r
+        arrived = []
+        i = 0
+        while i < got_count:
+            if head is not None:
+                it = head.items[i]
+                a = self.add(values[i], it.obj, it.rights, it.strong, it.expiry)
+                a.dead = it.dead
+            else:
+                a = self.arrived(values[i])
+            if a is None or self.failed:
+                return r
+            arrived.append(a)
+            i += 1
+        if head is not None:
+            for a in arrived:
+                if not self.failed:
+                    self.check_arrived(a)
+        self.sweep()
+        # the descriptors that came are mine to release: keep the model bounded
+        for a in arrived:
+            if not self.failed and (not self.room(0) or self.rng.chance(4)):
+                self.expect()
+                self.may_ok(0, 0)
+                if self.c_release(a.value) == 0:
+                    self.released(a)
+        return r
+
+    def check_arrived(self, a):
+        """a came in a message the model knows, as item it: describes as sent."""
+        self.expect()
+        self.may_ok(0, 0)
+        if self.c_describe(a.value, self.buf) == 0 and not self.failed:
+            self.check_description(a, self.buf)
+
+    def arrived(self, value):
+        """A descriptor came in a message from someone else: describes it
+        (a kind, rights of that kind) and takes it into the model."""
+        self.expect()
+        self.may_ok(0, 0)
+        if self.c_describe(value, self.buf) != 0 or self.failed:
+            return None
+        kind = self.read_word(self.buf, 0)
+        strength = self.read_word(self.buf, 1)
+        rights = self.read_word(self.buf, 2)
+        if kind < KIND_MEMORY or kind > KIND_CHANNEL or rights & ~rights_of_kind(kind) or \
+                (strength != STRENGTH_STRONG and strength != STRENGTH_WEAK):
+            self.fail_check('received descriptor %d describes as kind %d strength %d '
+                            'rights %d' % (value, kind, strength, rights))
+            return None
+        obj = self.new_obj(kind, self.read_word(self.buf, 3) // PAGE, False)
+        obj.written = True
+        if kind == KIND_PROCESS and self.read_word(self.buf, 8) == STATE_EXITED:
+            obj.exited = True
+        a = self.add(value, obj, rights, strength == STRENGTH_STRONG, self.read_word(self.buf, 6))
+        a.dead = self.read_word(self.buf, 7) != 0
+        return a
+
+    def expect_recv(self, h, buf, length, descs, max_count):
+        """Sets the expectation of a non-blocking channel_recv; returns the
+        message it takes when the model knows it (else None)."""
+        if length < 0 or max_count < 0:
+            self.may_err(E_INVALID)
+            return None
+        if length > MAX_MESSAGE_BYTES:
+            length = MAX_MESSAGE_BYTES
+        if max_count > MAX_MESSAGE_DESCRIPTORS:
+            max_count = MAX_MESSAGE_DESCRIPTORS
+        for p in [self.pointer_state(descs, max_count * WORD, True),
+                  self.pointer_state(buf, length, True)]:
+            if p == P_FAULT:
+                self.may_err(E_FAULT)
+                return None
+            if p == P_MAYBE:
+                self.may_err(E_FAULT)
+        if not self.live_gate(h):
+            return None
+        obj = h.obj
+        if obj.kind != KIND_CHANNEL:
+            self.may_err(E_KIND)
+            return None
+        if not (h.rights & RIGHT_READ):
+            self.may_err(E_RIGHTS)
+            return None
+        if self.exact(obj) and len(obj.queue) > 0:
+            head = obj.queue[0]
+            if head.length > length or len(head.items) > max_count:
+                self.may_err(E_BUFFER)
+                return None
+            result = head.length + (len(head.items) << COUNT_SHIFT)
+            self.may_ok(result, result)
+            return head
+        ps = self.peer_state(obj)
+        if self.exact(obj):
+            if ps != ALIVE:
+                self.may_err(E_CLOSED)
+            if ps != DEAD:
+                self.may_err(E_WOULDBLOCK)
+            return None
+        self.may_err(E_CLOSED)
+        if ps != DEAD:
+            self.may_err(E_WOULDBLOCK)
+        if length < MAX_MESSAGE_BYTES or max_count < MAX_MESSAGE_DESCRIPTORS:
+            self.may_err(E_BUFFER)
+        self.may_ok(0, MAXINT)
+        return None
+
+    def op_wait_any(self):
+        k = self.rng.below(16)
+        if k < 12:
+            count = 1 + self.rng.below(4)
+        elif k == 12:
+            count = WAIT_ANY_MAX
+        elif k == 13:
+            count = 1 + self.rng.below(WAIT_ANY_MAX)
+        elif k == 14:
+            count = -self.rng.below(3)
+        else:
+            count = WAIT_ANY_MAX + 1 + self.rng.below(1 << 40)
+        descs = self.buf
+        k = self.rng.below(16)
+        if k == 0:
+            descs = self.bad_address()
+        elif k == 1:
+            descs = self.arena_page() + self.rng.below(PAGE)
+            if 0 < count <= WAIT_ANY_MAX and \
+                    self.pointer_state(descs, count * WORD, False) != P_FAULT:
+                descs = self.bad_address()
+        elif 0 < count <= WAIT_ANY_MAX:
+            i = 0
+            while i < count:
+                k = self.rng.below(16)
+                if k < 11:
+                    v = self.pick_desc(F_CHANNEL, 8)
+                elif k < 13:
+                    v = self.pick_desc(F_PROCESS, 8)
+                elif k < 15:
+                    v = self.pick_desc(F_ANY, 8)
+                else:
+                    v = self.bad_desc()
+                rffi.cast(rffi.LONGP, self.buf)[i] = v
+                i += 1
+        flags = RECV_NONBLOCK
+        if self.rng.chance(32):
+            flags = self.rng.word() & ~RECV_NONBLOCK
+            if flags == 0:
+                flags = 4
+        self.expect()
+        ends = self.expect_wait_any(descs, count, flags)
+        if flags == RECV_NONBLOCK and ends and self.rng.chance(2):
+            flags = 0                   # it returns at once: may block
+        self.c_wait_any(descs, count, flags)
+
+    def expect_wait_any(self, descs, count, flags):
+        """Sets the expectation of wait_any; returns True when it certainly
+        returns without waiting (an error, or a descriptor known ready)."""
+        if count < 1 or count > WAIT_ANY_MAX or flags & ~RECV_NONBLOCK:
+            self.may_err(E_INVALID)
+            return True
+        p = self.pointer_state(descs, count * WORD, False)
+        if p == P_FAULT:
+            self.may_err(E_FAULT)
+            return True
+        if p == P_MAYBE or descs != self.buf:
+            self.fail_check('the fuzzer watches descriptors it cannot read')
+            return True
+        lo = -1
+        hi = -1
+        i = 0
+        while i < count:
+            h = self.lookup(rffi.cast(rffi.LONGP, self.buf)[i])
+            if h is None:
+                self.may_err(E_BADDESC)
+                break
+            ds = self.dead_state(h)
+            if ds != ALIVE:
+                self.may_err(E_DEAD)
+                if ds == DEAD:
+                    break
+            obj = h.obj
+            if obj.kind == KIND_MEMORY:
+                self.may_err(E_KIND)
+                break
+            if not (h.rights & RIGHT_WAIT):
+                self.may_err(E_RIGHTS)
+                break
+            ready = MAYBE
+            if obj.kind == KIND_CHANNEL:
+                ps = self.peer_state(obj)
+                if len(obj.queue) > 0 or ps == DEAD:
+                    ready = ALIVE
+                elif self.exact(obj) and ps == ALIVE:
+                    ready = DEAD
+            elif obj.is_self:
+                ready = DEAD
+            elif obj.exited or obj.exit_known:
+                ready = ALIVE
+            if ready != DEAD:
+                if lo < 0:
+                    lo = i
+                hi = i
+            if ready == ALIVE:
+                break
+            i += 1
+        if lo >= 0:
+            self.may_ok(lo, hi)
+        if i >= count:
+            self.may_err(E_WOULDBLOCK)
+            return False
+        return True
+
+    def op_flood(self):
+        """Fills a queue only I use to MAX_QUEUED_MESSAGES: the next send
+        gives E_WOULDBLOCK."""
+        h = self.pick_mine(F_CHANNEL)
+        if h is None or self.dead_state(h) != ALIVE or not (h.rights & RIGHT_WRITE) or \
+                h.obj.peer is None or not self.exact(h.obj.peer) or \
+                self.known_messages + MAX_QUEUED_MESSAGES > MAX_KNOWN_MESSAGES:
+            return
+        target = h.obj.peer
+        while len(target.queue) < MAX_QUEUED_MESSAGES and not self.failed:
+            length = self.rng.below(16)
+            tag = self.rng.below(256)
+            self.fill_pattern(tag, length)
+            if self.send(h.value, h, self.data_ptr, length, tag, self.buf, 0) != 0:
+                return
+        self.send(h.value, h, self.data_ptr, 0, -1, self.buf, 0)
+
+    def op_cycle(self):
+        """Makes a channel or two and sends their endpoints through each
+        other: a garbage cycle once I let go (or at once)."""
+        if len(self.held) + 4 > MAX_HELD or self.flight_items + 2 > MAX_FLIGHT or \
+                self.known_messages + 2 > MAX_KNOWN_MESSAGES:
+            return
+        ab = self.create_channel(CHANNEL_RIGHTS, self.buf)
+        if len(ab) < 2:
+            return
+        k = self.rng.below(4)
+        if k == 0:
+            # b into its own queue: b dies at once, a's peer is gone
+            rffi.cast(rffi.LONGP, self.buf)[0] = ab[1].value
+            self.send(ab[0].value, ab[0], self.data_ptr, 0, -1, self.buf, 1)
+            return
+        if k == 1:
+            # a into b's queue and b into a's: a pair that holds itself
+            rffi.cast(rffi.LONGP, self.buf)[0] = ab[0].value
+            self.send(ab[0].value, ab[0], self.data_ptr, 0, -1, self.buf, 1)
+            rffi.cast(rffi.LONGP, self.buf)[0] = ab[1].value
+            self.send(ab[1].value, ab[1], self.data_ptr, 0, -1, self.buf, 1)
+            return
+        cd = self.create_channel(CHANNEL_RIGHTS, self.buf)
+        if len(cd) < 2:
+            return
+        # d waits in b's queue, b in d's; a and c stay mine (until released)
+        rffi.cast(rffi.LONGP, self.buf)[0] = cd[1].value
+        self.send(ab[0].value, ab[0], self.data_ptr, 0, -1, self.buf, 1)
+        rffi.cast(rffi.LONGP, self.buf)[0] = ab[1].value
+        self.send(cd[0].value, cd[0], self.data_ptr, 0, -1, self.buf, 1)
+        if k == 3 and not self.failed:
+            for end in [ab[0], cd[0]]:
+                self.expect()
+                self.may_ok(0, 0)
+                if self.c_release(end.value) == 0:
+                    self.released(end)
+
+    def channel_step(self):
+        k = self.rng.below(100)
+        if k < 10:
+            self.op_channel_create()
+        elif k < 42:
+            self.op_channel_send()
+        elif k < 78:
+            self.op_channel_recv()
+        elif k < 88:
+            self.op_wait_any()
+        elif k < 89:
+            self.op_flood()
+        elif k < 92:
+            self.op_cycle()
+        else:
+            self.op_describe_channel()
+
+    def op_describe_channel(self):
+        h = self.pick_mine(F_CHANNEL)
+        if h is None:
+            return
+        self.expect()
+        self.may_ok(0, 0)
+        if self.c_describe(h.value, self.buf) == 0 and not self.failed:
+            self.check_description(h, self.buf)
 
     # -------------------------------------------------------- spawn and wait
 
@@ -1800,6 +2810,7 @@ class Fuzzer(object):
             return None
         for h in passed:
             self.moved_away(h)
+        self.sweep()
         obj = Obj(KIND_PROCESS, 0, False)
         obj.is_child = True             # (it may move descriptors to itself elsewhere)
         child = self.add(r, obj, PROCESS_RIGHTS, True, 0)
@@ -1821,6 +2832,11 @@ class Fuzzer(object):
         if me < 0:
             return
         passed.append(self.add(me, self.self_obj, GIVE_RIGHTS, True, 0))
+        if self.rng.chance(2) and len(self.held) + 2 <= MAX_HELD:
+            # a channel to the child: I keep one end
+            ends = self.create_channel(CHANNEL_RIGHTS, self.buf)
+            if len(ends) == 2:
+                passed.append(ends[self.rng.below(2)])
         extra = self.rng.below(4)
         while extra > 0:
             h = self.pick_mine(F_MOVABLE)
@@ -1884,7 +2900,8 @@ class Fuzzer(object):
         if code & 0xff != CODE_OK:
             self.fail_check('a child exited with %d' % code)
             return
-        self.child_calls += code >> CODE_CALLS
+        self.child_calls += (code >> CODE_CALLS) & CALLS_MASK
+        self.channel_calls += code >> CODE_CHANNEL
         self.child_processes += (code >> CODE_PROCESSES) & 0xff
 
     def op_wait(self):
@@ -1984,7 +3001,8 @@ class Fuzzer(object):
     def exit_code(self):
         if self.failed:
             return EXIT_FAILED
-        return ((self.calls + self.child_calls) << CODE_CALLS) | \
+        return (self.channel_calls << CODE_CHANNEL) | \
+            ((self.calls + self.child_calls) << CODE_CALLS) | \
             ((1 + self.child_processes) << CODE_PROCESSES) | CODE_OK
 
 
@@ -2076,6 +3094,7 @@ def run_parent(calls, seed, processes):
     if allowance < 0:
         allowance = 0
     workers = []
+    left = None                         # the next worker's end of a channel to the last
     i = 0
     while i < processes and not f.failed:
         share = calls // processes
@@ -2084,6 +3103,14 @@ def run_parent(calls, seed, processes):
         passed = [f.clone_of(image, process.IMAGE_RIGHTS), f.clone_of(me, GIVE_RIGHTS)]
         if workers:
             passed.append(f.clone_of(workers[-1], GIVE_RIGHTS))
+        if left is not None:
+            passed.append(left)
+            left = None
+        if i + 1 < processes:
+            ends = f.create_channel(CHANNEL_RIGHTS, f.buf)
+            if len(ends) == 2:
+                passed.append(ends[0])
+                left = ends[1]
         name = 'w%d' % (i + 1)
         argv = ['fuzz', 'worker', name, str(derive_seed(seed, i + 1)), str(share), '0',
                 str(len(passed)), str(seed), str(allowance)]
@@ -2117,6 +3144,8 @@ def run_parent(calls, seed, processes):
     ticks = t1 - t0
     if ticks < 1:
         ticks = 1
+    api.write('fuzz: %d channel calls (%d%%)\n'
+              % (f.channel_calls, f.channel_calls * 100 // total))
     api.write('fuzz: %d calls in %d.%d%d s (%d calls/s), %d processes, seed %d, leaks %s\n'
               % (total, ticks // 100, (ticks // 10) % 10, ticks % 10, total * 100 // ticks,
                  f.child_processes, seed, '0' if not leaks else leaks))

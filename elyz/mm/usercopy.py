@@ -59,7 +59,11 @@ def user_range_ok(addr, length):
 
 def pages_ok(addr, length, need_write):
     """Returns True when every page of [addr, addr + length) is mapped in
-    the active address space for user access (and writable if need_write)."""
+    the active address space for user access (and writable if need_write).
+    An empty range has no page: True (the page of an unaligned addr is not
+    looked at)."""
+    if length <= 0:
+        return True
     need = paging.PAGE_USER
     if need_write:
         need |= paging.PAGE_WRITE

@@ -11,6 +11,7 @@ from tools import qemurun
 CALLS = 100000
 SUMMARY = re.compile(r'^\[pid \d+\] fuzz: (\d+) calls in [\d.]+ s \(\d+ calls/s\), '
                      r'(\d+) processes, seed (\d+), leaks (.*)$', re.M)
+CHANNEL_CALLS = re.compile(r'^\[pid \d+\] fuzz: (\d+) channel calls \((\d+)%\)$', re.M)
 FUZZ_LINES = re.compile(r'^\[pid \d+\] fuzz: .*$', re.M)
 KILLED = re.compile(r'^error: process \d+ killed: .*$', re.M)
 # What kills a probe: the read of the page whose mapping went (PROBE_ADDRESS).
@@ -30,6 +31,8 @@ def test_a_hundred_thousand_random_calls_give_what_the_abi_allows_and_leak_nothi
     assert kills, 'no probe ran'
     assert [k for k in kills if not k.endswith(PROBE_FAULT)] == []
     assert int(processes) > 4               # sub-workers too
+    channel_calls, share = CHANNEL_CALLS.search(result.log).groups()
+    assert int(share) >= 10, channel_calls  # channel_create, _send, _recv and wait_any
     assert (seed, leaks) == ('1', '0')
     assert exit_codes(result.log) == {'fuzz': '0'}, result.tail()
     assert NO_LEAK.search(result.log), result.tail()

@@ -3,6 +3,7 @@ model of a descriptor table, and the arguments its generators make (the
 booted fuzzer is tests/toolchain/test_fuzz.py)."""
 
 import pytest
+from rpython.rtyper.lltypesystem import rffi
 
 from elyz.abi import errors, limits, syscalls
 from elyz.abi.errors import E_ALIGN, E_INVALID, E_RANGE
@@ -186,3 +187,132 @@ def test_a_new_value_that_was_mine_before_is_a_failure(fuzzer):
     assert not fuzzer.failed
     fuzzer.add(SLOTS + 4, fuzz.Obj(fuzz.KIND_MEMORY, 1, True), 0, True, 0)
     assert fuzzer.failed
+
+
+# ------------------------------------------------------------ the channel model
+
+def channel(f, first):
+    """A channel the model made: two strong endpoints, values first and first + 1."""
+    a = f.new_obj(fuzz.KIND_CHANNEL, 0, True)
+    b = f.new_obj(fuzz.KIND_CHANNEL, 0, True)
+    a.peer, b.peer = b, a
+    ends = [f.add(first, a, fuzz.CHANNEL_RIGHTS, True, 0),
+            f.add(first + 1, b, fuzz.CHANNEL_RIGHTS, True, 0)]
+    f.sweep()
+    return ends
+
+
+def sent(f, through, length, passed):
+    for i, h in enumerate(passed):
+        rffi.cast(rffi.LONGP, f.buf)[i] = h.value
+    f.sent(through, f.data_ptr, length, 7, len(passed))
+
+
+def expected(f):
+    errs = set(name for code, name in enumerate(errors.NAMES) if (f.x_errs >> code) & 1)
+    return (f.x_lo, f.x_hi) if f.x_ok else None, errs
+
+
+def test_an_endpoint_alone_in_its_own_queue_is_dead_and_its_peer_closed(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    sent(fuzzer, a, 0, [b])                 # b waits in b's queue: nothing reaches it
+    assert b.obj.dead and not a.obj.dead
+    assert fuzzer.peer_state(a.obj) == fuzz.DEAD
+    assert b.obj.queue == [] and b.obj.flight_strong == 0
+    assert fuzzer.known_messages == 0 and fuzzer.inflight_known == 0
+
+
+def test_a_pair_in_each_other_s_queues_lives_while_a_clone_reaches_it(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    keep = fuzzer.add(SLOTS + 3, a.obj, fuzz.CHANNEL_RIGHTS, True, 0)
+    weak = fuzzer.add(SLOTS + 4, b.obj, fuzz.CHANNEL_RIGHTS, False, 0)
+    sent(fuzzer, a, 5, [a])                 # a into b's queue
+    sent(fuzzer, b, 6, [b])                 # b into a's queue
+    assert not a.obj.dead and not b.obj.dead
+    assert fuzzer.dead_state(weak) == fuzz.ALIVE        # keep reaches b through a's queue
+    assert a.obj.flight_strong == 1 and b.obj.flight_strong == 1
+    fuzzer.released(keep)
+    assert a.obj.dead and b.obj.dead
+    assert fuzzer.dead_state(weak) == fuzz.DEAD
+    assert fuzzer.known_messages == 0 and fuzzer.flight_items == 0
+
+
+def test_memory_in_a_discarded_message_dies_with_it(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    mem = fuzz.Obj(fuzz.KIND_MEMORY, 1, True)
+    page = fuzzer.add(SLOTS + 3, mem, fuzz.MEMORY_RIGHTS, True, 0)
+    lease = fuzzer.add(SLOTS + 4, mem, fuzz.MEMORY_RIGHTS, False, 0)
+    sent(fuzzer, a, 0, [page])
+    assert fuzzer.dead_state(lease) == fuzz.MAYBE and not mem.dead
+    fuzzer.released(b)                      # b dies: its queue goes, the page with it
+    assert mem.dead and fuzzer.dead_state(lease) == fuzz.DEAD
+
+
+def test_a_queue_is_known_only_while_nobody_else_holds_either_end(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    mem = fuzz.Obj(fuzz.KIND_MEMORY, 1, True)
+    sent(fuzzer, a, 3, [fuzzer.add(SLOTS + 3, mem, fuzz.MEMORY_RIGHTS, True, 0)])
+    assert fuzzer.exact(b.obj) and len(b.obj.queue) == 1 and not mem.shared
+    fuzzer.moved_away(a)                    # another process may send into b now
+    fuzzer.sweep()                          # (as transfer, spawn and send do)
+    assert not fuzzer.exact(b.obj) and b.obj.queue == []
+    assert mem.shared and mem.strong_elsewhere  # the page may come to anyone
+    assert fuzzer.inflight_known == 0 and fuzzer.inflight_unknown == 3 + 48 + 64
+    assert not b.obj.dead and fuzzer.peer_state(b.obj) == fuzz.MAYBE
+
+
+def test_a_receive_from_a_known_queue_expects_exactly_the_next_message(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    data = fuzzer.data_ptr
+    fuzzer.expect()
+    fuzzer.expect_recv(b, data, 4096, fuzzer.buf, 16)
+    assert expected(fuzzer) == (None, {'E_WOULDBLOCK'})
+    sent(fuzzer, a, 10, [])
+    fuzzer.expect()
+    assert fuzzer.expect_recv(b, data, 4096, fuzzer.buf, 16) is b.obj.queue[0]
+    assert expected(fuzzer) == ((10, 10), set())
+    fuzzer.expect()
+    fuzzer.expect_recv(b, data, 9, fuzzer.buf, 16)
+    assert expected(fuzzer) == (None, {'E_BUFFER'})
+    fuzzer.expect()
+    fuzzer.expect_recv(b, data, 4096, fuzzer.buf, -1)
+    assert expected(fuzzer) == (None, {'E_INVALID'})
+    b.obj.queue[0].items.append(fuzz.Item(a.obj, 0, False, 0, False))
+    fuzzer.expect()
+    fuzzer.expect_recv(b, data, 4096, fuzzer.buf, 0)
+    assert expected(fuzzer) == (None, {'E_BUFFER'})
+
+
+def test_a_receive_after_the_peer_went_is_closed_once_the_queue_is_empty(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    sent(fuzzer, a, 4, [])
+    fuzzer.released(a)
+    assert fuzzer.peer_state(b.obj) == fuzz.DEAD
+    fuzzer.expect()
+    fuzzer.expect_recv(b, fuzzer.data_ptr, 4096, fuzzer.buf, 16)
+    assert expected(fuzzer) == ((4, 4), set())
+    fuzzer.unqueue(b.obj.queue.pop(0))
+    fuzzer.expect()
+    fuzzer.expect_recv(b, fuzzer.data_ptr, 4096, fuzzer.buf, 16)
+    assert expected(fuzzer) == (None, {'E_CLOSED'})
+
+
+def test_wait_any_returns_the_first_ready_and_blocks_only_when_one_is_known(fuzzer):
+    a, b = channel(fuzzer, SLOTS + 1)
+    mem = fuzzer.add(SLOTS + 3, fuzz.Obj(fuzz.KIND_MEMORY, 1, True), fuzz.MEMORY_RIGHTS,
+                     True, 0)
+    words = rffi.cast(rffi.LONGP, fuzzer.buf)
+    words[0], words[1], words[2] = a.value, b.value, mem.value
+    fuzzer.expect()
+    assert not fuzzer.expect_wait_any(fuzzer.buf, 2, fuzz.RECV_NONBLOCK)
+    assert expected(fuzzer) == (None, {'E_WOULDBLOCK'})
+    fuzzer.expect()
+    assert fuzzer.expect_wait_any(fuzzer.buf, 3, fuzz.RECV_NONBLOCK)
+    assert expected(fuzzer) == (None, {'E_KIND'})
+    sent(fuzzer, a, 1, [])                  # a message waits in b
+    fuzzer.expect()
+    assert fuzzer.expect_wait_any(fuzzer.buf, 3, fuzz.RECV_NONBLOCK)
+    assert expected(fuzzer) == ((1, 1), set())
+    fuzzer.expect()
+    assert fuzzer.expect_wait_any(fuzzer.buf, 17, fuzz.RECV_NONBLOCK)
+    assert expected(fuzzer) == (None, {'E_INVALID'})
