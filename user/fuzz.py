@@ -204,6 +204,7 @@ M_CHANNEL_CREATE = _allowed('channel_create')
 M_CHANNEL_SEND = _allowed('channel_send')
 M_CHANNEL_RECV = _allowed('channel_recv')
 M_WAIT_ANY = _allowed('wait_any')
+M_CHANNEL_CALL = _allowed('channel_call')
 
 
 # ------------------------------------------------------------ pure parts
@@ -716,6 +717,11 @@ class Fuzzer(object):
         self.begin('channel_recv', M_CHANNEL_RECV, 6, ep, buf, length, descs, max_count)
         self.a5 = flags
         return self.finish(api.sys_channel_recv(ep, buf, length, descs, max_count, flags))
+
+    def c_channel_call(self, ep, buf, length, reply, reply_length):
+        self.channel_calls += 1
+        self.begin('channel_call', M_CHANNEL_CALL, 5, ep, buf, length, reply, reply_length)
+        return self.finish(api.sys_channel_call(ep, buf, length, reply, reply_length))
 
     def c_wait_any(self, descs, count, flags):
         self.channel_calls += 1
@@ -2638,9 +2644,45 @@ class Fuzzer(object):
                 if self.c_release(end.value) == 0:
                     self.released(end)
 
+    def op_channel_call(self):
+        """channel_call with arguments refused before anything is sent (it
+        could otherwise block for ever): exactly the first error."""
+        k = self.rng.below(6)
+        ep = self.pick_desc(F_CHANNEL, 8)
+        length = self.rng.below(64)
+        reply_length = self.rng.below(64)
+        buf = self.data_ptr
+        reply = self.buf
+        self.expect()
+        if k == 0:
+            length = -1 - self.rng.below(1 << 40)
+            self.may_err(E_INVALID)
+        elif k == 1:
+            reply_length = -1 - self.rng.below(1 << 40)
+            self.may_err(E_INVALID)
+        elif k == 2:
+            length = MAX_MESSAGE_BYTES + 1 + self.rng.below(1 << 40)
+            self.may_err(E_LIMIT)
+        elif k == 3:
+            buf = self.bad_address()
+            if length == 0:
+                length = 8
+            self.may_err(E_FAULT)
+        elif k == 4:
+            reply = self.bad_address()
+            if reply_length == 0:
+                reply_length = 8
+            self.may_err(E_FAULT)
+        else:
+            ep = self.bad_desc()
+            self.may_err(E_BADDESC)
+        self.c_channel_call(ep, buf, length, reply, reply_length)
+
     def channel_step(self):
         k = self.rng.below(100)
-        if k < 10:
+        if k < 3:
+            self.op_channel_call()
+        elif k < 10:
             self.op_channel_create()
         elif k < 42:
             self.op_channel_send()
