@@ -38,11 +38,12 @@ def exit_codes(log):
 
 
 def test_init_runs_every_program_and_nothing_leaks(kernel_elf, initrd):
-    result = run_init(kernel_elf, initrd, 'hello,demo,spawnmany,gcstress')
+    result = run_init(kernel_elf, initrd, 'hello,demo,spawnmany,gcstress,server')
     assert re.search(r'^init: process 0 started from the boot archive', result.log, re.M), \
         result.tail()
     assert exit_codes(result.log) == {'hello': '0', 'demo': '0', 'spawnmany': '0',
-                                      'gcstress': '0'}, result.tail()
+                                      'gcstress': '0', 'server': '0'}, result.tail()
+    assert 'server: 4 requests answered, 0 clients failed, leaks 0' in result.log
     assert 'init exited with 0' in result.log
     assert NO_LEAK.search(result.log), result.tail()
     assert result.status == qemurun.STATUS_SUCCESS, result.tail()
