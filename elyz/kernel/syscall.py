@@ -201,7 +201,16 @@ def sys_transfer(desc, target, a2, a3, a4, a5):
 
 
 def sys_release(desc, a1, a2, a3, a4, a5):
-    return api.release(_caller(), desc)
+    result = api.release(_caller(), desc)
+    _wake_if_events()                           # an endpoint went: its peer's waiters
+    return result
+
+
+def _wake_if_events():
+    """Wakes the tasks waiting on channels when an operation made an event
+    (a message queued, an endpoint gone)."""
+    if api.take_events():
+        sched.wake_event_waiters()
 
 
 def sys_map(desc, vaddr, offset, length, prot, a5):
@@ -250,8 +259,10 @@ def sys_channel_send(ep, buf, length, descs, count, a5):
         status = usercopy.copy_from_user(staging + MESSAGE_VALUES_OFFSET, descs, count * WORD)
     if status < 0:
         return status
-    return api.channel_send(_caller(), ep, staging, length, staging + MESSAGE_VALUES_OFFSET,
-                            count)
+    result = api.channel_send(_caller(), ep, staging, length,
+                              staging + MESSAGE_VALUES_OFFSET, count)
+    _wake_if_events()
+    return result
 
 
 def sys_channel_recv(ep, buf, length, descs, max_count, flags):
@@ -416,6 +427,4 @@ def dispatch(frame):
                   trapframe.read(frame, args[2]), trapframe.read(frame, args[3]),
                   trapframe.read(frame, args[4]), trapframe.read(frame, args[5]))
     trapframe.write(frame, trapframe.SYSCALL_RESULT, result)
-    if api.take_events():
-        sched.wake_event_waiters()
 

@@ -101,6 +101,7 @@ class _Ipc(object):
         self.dying_count = 0
         self.in_flight = 0
         self.events = 0
+        self.unsettled = False      # endpoints died or roots were buffered: _settle
 
 
 _ipc = _Ipc()
@@ -147,6 +148,7 @@ def reset_for_tests():
     _ipc.dying_count = 0
     _ipc.in_flight = 0
     _ipc.events = 0
+    _ipc.unsettled = False
 
 
 # ------------------------------------------------------------ helpers
@@ -277,6 +279,7 @@ def _die(obj):
     elif obj.kind == KIND_CHANNEL:
         _ipc.dying[_ipc.dying_count] = obj.index
         _ipc.dying_count += 1
+        _ipc.unsettled = True
 
 
 def _free_if_unreferenced(obj):
@@ -297,8 +300,9 @@ def _drop_reference(obj, strong):
         obj.strong -= 1
         if obj.strong == 0 and obj.alive:
             _die(obj)
-        elif obj.strong > 0 and obj.kind == KIND_CHANNEL:
+        elif obj.kind == KIND_CHANNEL and obj.strong > 0:
             collector.possible_root(channel.get(obj.index))
+            _ipc.unsettled = True
     else:
         obj.weak -= 1
     _free_if_unreferenced(obj)
@@ -664,6 +668,7 @@ def _settle():
             _ipc.dying_count -= 1
             _close_endpoint(channel.get(_ipc.dying[_ipc.dying_count]), False)
         if not collector.pending():
+            _ipc.unsettled = False
             return
         found = collector.collect()
         i = 0
@@ -787,6 +792,7 @@ def _moved_off_a_table(ref, flags):
     garbage."""
     if table.ref_kind(ref) == KIND_CHANNEL and _is_strong(flags):
         collector.possible_root(channel.get(table.ref_index(ref)))
+        _ipc.unsettled = True
 
 
 def _channel_peek(proc, desc, out):
@@ -924,7 +930,7 @@ def transfer(proc, desc, target):
 def release(proc, desc):
     flags = cpu.save_and_disable_interrupts()
     result = _release(proc, desc)
-    if _ipc.dying_count > 0 or collector.pending():
+    if _ipc.unsettled:
         _settle()
     cpu.restore_interrupts(flags)
     return result
@@ -968,7 +974,7 @@ def grant(holder, target, rights, strong):
 def exit(proc, code):
     flags = cpu.save_and_disable_interrupts()
     result = _exit(proc, code)
-    if _ipc.dying_count > 0 or collector.pending():
+    if _ipc.unsettled:
         _settle()
     cpu.restore_interrupts(flags)
     return result
@@ -990,7 +996,7 @@ def channel_create(proc, rights, out):
 def channel_send(proc, desc, data, length, values, count):
     flags = cpu.save_and_disable_interrupts()
     result = _channel_send(proc, desc, data, length, values, count)
-    if _ipc.dying_count > 0 or collector.pending():
+    if _ipc.unsettled:
         _settle()
     cpu.restore_interrupts(flags)
     return result
