@@ -790,6 +790,49 @@ def t_wait_any():
     release_all([a, b, no_wait, other, page, weak, child])
 
 
+def t_channel_call():
+    """channel_call's errors, and a call whose reply is already queued (it
+    does not block)."""
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    write_only, other = channel_pair(RIGHT_WRITE)
+    buf = lltype.malloc(rffi.LONGP.TO, 64, flavor='raw')
+    where = rffi.cast(lltype.Signed, buf)
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    call = api.sys_channel_call
+    expect('channel_call', E_INVALID, call(a, where, -1, where, 8), 'length -1')
+    expect('channel_call', E_INVALID, call(a, where, 1, where, -1), 'reply length -1')
+    expect('channel_call', E_LIMIT, call(a, where, limits.MAX_MESSAGE_BYTES + 1, where, 8),
+           'MAX_MESSAGE_BYTES + 1')
+    expect('channel_call', E_FAULT, call(a, KERNEL_ADDRESS, 1, where, 8), 'kernel buf')
+    expect('channel_call', E_FAULT, call(a, where, 1, 0x400000, 8), 'read-only reply')
+    expect('channel_call', E_BADDESC, call(a + SLOTS, where, 1, where, 8), 'bad')
+    weak = dead_weak()
+    expect('channel_call', E_DEAD, call(weak, where, 1, where, 8), 'dead')
+    expect('channel_call', E_KIND, call(page, where, 1, where, 8), 'memory')
+    expect('channel_call', E_RIGHTS, call(write_only, where, 1, where, 8), 'no READ')
+    good(ipc.send(b, 'pong', []), 'queue the answer first')
+    store(where, 0x676e6970)                        # 'ping'
+    result = call(a, where, 4, where + 64, 64)
+    check(result == 4 and process.read_string(where + 64, 4) == 'pong',
+          'a call whose reply is queued returns it at once (%d)' % result)
+    message = ipc.Message()
+    good(ipc.receive(b, message, ipc.RECV_NONBLOCK), 'the request arrived')
+    check(message.data == 'ping', 'the request is what was sent')
+    good(ipc.send(b, 'x' * 100, []), 'queue a long answer')
+    expect('channel_call', E_BUFFER, call(a, where, 1, where + 64, 10),
+           'a reply longer than the buffer (the request went)')
+    check(describe(a).exit_code == 1, 'the long answer stays queued')
+    sent = 1                                        # the request above
+    while sent < limits.MAX_QUEUED_MESSAGES:
+        good(ipc.send(a, 'm', []), 'fill the queue')
+        sent += 1
+    expect('channel_call', E_WOULDBLOCK, call(a, where, 1, where + 64, 64), 'a full queue')
+    good(api.sys_release(b), 'release the peer')
+    expect('channel_call', E_CLOSED, call(a, where, 1, where + 64, 64), 'the peer gone')
+    release_all([a, write_only, other, page, weak])
+    lltype.free(buf, flavor='raw')
+
+
 def t_endpoint_records_run_out():
     """channel_create when MAX_ENDPOINTS are taken: children hold them."""
     flag = flag_page()
@@ -826,6 +869,11 @@ def t_messages_run_out():
         sent += 1
     expect('channel_send', E_NOMEM, result, 'MAX_MESSAGES queued')
     check(sent == limits.MAX_MESSAGES, 'every message record was used (%d)' % sent)
+    reply = lltype.malloc(rffi.LONGP.TO, 8, flavor='raw')
+    expect('channel_call', E_NOMEM,
+           api.sys_channel_call(ends[0], rffi.cast(lltype.Signed, reply), 0,
+                                rffi.cast(lltype.Signed, reply), 64), 'MAX_MESSAGES queued')
+    lltype.free(reply, flavor='raw')
     release_all(ends)
     ends = []
     while len(ends) < 10:
@@ -926,6 +974,7 @@ TESTS = unrolling_iterable([
     ('channel_send', t_channel_send),
     ('channel_recv', t_channel_recv),
     ('wait_any', t_wait_any),
+    ('channel_call', t_channel_call),
     ('endpoint_records_run_out', t_endpoint_records_run_out),
     ('messages_run_out', t_messages_run_out),
     ('descriptors_travel_between_processes', t_descriptors_travel_between_processes),
