@@ -325,15 +325,24 @@ def _install(holder, kind, index, rights, strong, expiry):
     status = _can_add_reference(obj, strong)
     if status < 0:
         return status
+    if expiry != 0:
+        return _install_lease(holder, slot, obj, kind, index, rights, strong, expiry)
     flags = table.FLAG_STRONG if strong else table.FLAG_WEAK
-    if expiry != 0:
-        flags |= table.FLAG_LEASE
+    value = _occupy(holder, slot, table.object_ref(kind, index), rights, flags, 0)
+    _add_reference(obj, strong)
+    return value
+
+
+@dont_inline
+def _install_lease(holder, slot, obj, kind, index, rights, strong, expiry):
+    """_install's rare case, out of line: a descriptor with an expiry,
+    queued for the timer (E_LIMIT when MAX_LEASES are queued)."""
+    flags = (table.FLAG_STRONG if strong else table.FLAG_WEAK) | table.FLAG_LEASE
     value = _occupy(holder, slot, table.object_ref(kind, index), rights, flags, expiry)
-    if expiry != 0:
-        status = lease.add(holder, slot, expiry)
-        if status < 0:
-            _vacate(holder, slot)
-            return status
+    status = lease.add(holder, slot, expiry)
+    if status < 0:
+        _vacate(holder, slot)
+        return status
     _add_reference(obj, strong)
     return value
 
