@@ -3,7 +3,7 @@
     .venv/bin/python tools/screenshot.py            # writes docs/console.png
 
 Builds Elyz.iso with `make -s all` (with the Makefile's default command
-line, elyz.init=hello,demo: init runs the hello and demo programs; an
+line, elyz.init=hello,demo,server: init runs hello, demo and server; an
 ELYZ_CMDLINE in the environment is ignored), boots it in QEMU under SeaBIOS
 (GRUB sets the framebuffer mode) with `make run`'s 512 MiB, waits on the
 serial log for MARKER (init's last line: without elyz.exit the kernel
@@ -33,7 +33,7 @@ from tools import qemurun
 REPO = qemurun.REPO
 ISO = os.path.join(REPO, 'Elyz.iso')
 DEFAULT_OUT = os.path.join(REPO, 'docs', 'console.png')
-MARKER = 'init: demo exited with 0'       # init's last line under the default command line
+MARKER = 'init: server exited with 0'     # init's last line under the default command line
 # COM1 gets '\r\n' for the line's '\n' after the console has drawn the line's
 # last glyph (the console is attached after the serial port): waiting for it
 # means the screendump shows the whole line.
