@@ -24,7 +24,7 @@ Output: `isolation: FAIL <probe>: ...` for each wrong outcome, then
 `isolation: <probes> probes, <failed> failed, leaks <0|what>`.
 """
 
-from rpython.rtyper.lltypesystem import lltype, rffi
+from rpython.rtyper.lltypesystem import rffi
 
 from elyz.abi import limits
 from elyz.abi.errors import E_FAULT

@@ -411,6 +411,40 @@ def _find_entry(pml4, virt, level):
     return _entry_phys(table, virt, level)
 
 
+class _NewTables(object):
+    """The tables _alloc_tables made (prebuilt: no allocation on map paths)."""
+
+    def __init__(self):
+        self.first = -1
+        self.second = -1
+        self.third = -1
+
+
+_new_tables = _NewTables()
+
+
+def _alloc_tables(alloc, need):
+    """Allocates need (0..3) zeroed tables into _new_tables (-1 for those
+    not needed); returns 0, or E_NOMEM with none kept."""
+    _new_tables.first = _new_tables.second = _new_tables.third = -1
+    if need >= 1:
+        _new_tables.first = _alloc_table(alloc)
+        if _new_tables.first < 0:
+            return E_NOMEM
+    if need >= 2:
+        _new_tables.second = _alloc_table(alloc)
+        if _new_tables.second < 0:
+            alloc.free_frame(_new_tables.first)
+            return E_NOMEM
+    if need >= 3:
+        _new_tables.third = _alloc_table(alloc)
+        if _new_tables.third < 0:
+            alloc.free_frame(_new_tables.second)
+            alloc.free_frame(_new_tables.first)
+            return E_NOMEM
+    return 0
+
+
 def _map_leaf(pml4, virt, leaf, level, alloc):
     """Stores entry `leaf` for virt in its table at level, creating the
     missing tables above it.  Returns 0; E_ALREADY_MAPPED when virt (or,
@@ -422,22 +456,11 @@ def _map_leaf(pml4, virt, leaf, level, alloc):
         return E_ALREADY_MAPPED
     hole = -found                           # the level of the first absent entry
     need = hole - level                     # tables to create, 0..3
-    new1 = new2 = new3 = -1                 # the tables for levels hole-1, -2, -3
-    if need >= 1:
-        new1 = _alloc_table(alloc)
-        if new1 < 0:
-            return E_NOMEM
-    if need >= 2:
-        new2 = _alloc_table(alloc)
-        if new2 < 0:
-            alloc.free_frame(new1)
-            return E_NOMEM
-    if need >= 3:
-        new3 = _alloc_table(alloc)
-        if new3 < 0:
-            alloc.free_frame(new2)
-            alloc.free_frame(new1)
-            return E_NOMEM
+    if _alloc_tables(alloc, need) < 0:
+        return E_NOMEM
+    new1 = _new_tables.first                # the tables for levels hole-1, -2, -3
+    new2 = _new_tables.second
+    new3 = _new_tables.third
     # Fill the new tables bottom-up, then publish them with one store into
     # the existing tree: a walker sees either nothing or the whole path.
     value = leaf
@@ -473,21 +496,11 @@ def _make_path(pml4, virt, alloc):
         return E_ALREADY_MAPPED
     hole = -found                           # 2, 3 or 4
     need = hole - LEVEL_PT                  # tables to create, 1..3
-    new1 = new2 = new3 = -1                 # the tables for levels hole-1, -2, -3
-    new1 = _alloc_table(alloc)
-    if new1 < 0:
+    if _alloc_tables(alloc, need) < 0:
         return E_NOMEM
-    if need >= 2:
-        new2 = _alloc_table(alloc)
-        if new2 < 0:
-            alloc.free_frame(new1)
-            return E_NOMEM
-    if need >= 3:
-        new3 = _alloc_table(alloc)
-        if new3 < 0:
-            alloc.free_frame(new2)
-            alloc.free_frame(new1)
-            return E_NOMEM
+    new1 = _new_tables.first                # the tables for levels hole-1, -2, -3
+    new2 = _new_tables.second
+    new3 = _new_tables.third
     if need == 3:
         pt = new3
     elif need == 2:

@@ -40,6 +40,12 @@ are docs/abi.md's; in short:
         reserved slot (the caller checked desc with check_movable)
     check_movable(proc, desc) -> 0, or why desc cannot be transferred
         (E_BADDESC, E_DEAD, E_RIGHTS)
+    channel_create(proc, rights, out) -> 0: two endpoints, their values in
+        out (a Pair); channel_send(proc, desc, data, length, values, count),
+        channel_peek(proc, desc, out), channel_receive(proc, desc, max_length,
+        max_count, data, values) -> length + count << 32, ready(proc, desc),
+        call_peer(proc, desc): the channel calls (docs/ipc.md), on kernel
+        buffers the system-call layer copied in or will copy out
     process_named(proc, desc, right) -> the Process record index a process
         descriptor names (E_BADDESC, E_KIND, E_DEAD, E_RIGHTS without right);
         the record may be running or exited
@@ -51,8 +57,8 @@ were), so the timer's expiry never interleaves with an operation.
 from rpython.rlib.objectmodel import dont_inline
 
 from elyz.abi import limits
-from elyz.abi.description import Description
-from elyz.abi.errors import (E_ALIGN, E_BADDESC, E_BUFFER, E_CLOSED, E_DEAD, E_EXITED,
+from elyz.abi.description import Description  # noqa: F401  (re-exported: api.Description)
+from elyz.abi.errors import (E_ALIGN, E_BUFFER, E_CLOSED, E_DEAD, E_EXITED,
                              E_INVALID, E_KIND, E_LIMIT, E_NOMEM, E_NOSLOTS, E_OVERLAP,
                              E_RANGE, E_RIGHTS, E_WOULDBLOCK)
 from elyz.abi.rights import (CHANNEL_RIGHTS, KIND_CHANNEL, KIND_MEMORY, KIND_PROCESS,
