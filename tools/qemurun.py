@@ -46,6 +46,26 @@ DEBUG_EXIT = ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
 STATUS_SUCCESS = 1          # (EXIT_SUCCESS 0 << 1) | 1
 STATUS_FAILURE = 3
 STATUS_PANIC = 5
+KARCH = os.environ.get('KARCH', 'x86_64')
+# The ports boot QEMU's virt machine directly (-kernel); the kernel leaves
+# QEMU through the machine's own device (elyz/kernel/qemu.py), whose exit
+# status is the code itself.  binary, machine options, default CPU.
+PORTS = {
+    'aarch64': ('qemu-system-aarch64', ['-M', 'virt', '-semihosting-config',
+                                        'enable=on,target=native'], 'cortex-a72'),
+    'riscv64': ('qemu-system-riscv64', ['-M', 'virt'], 'rv64'),
+    'loongarch64': ('qemu-system-loongarch64', ['-M', 'virt'], 'la464'),
+}
+PORT_STATUS = {'success': 0, 'failure': 1, 'panic': 2}
+
+
+def status_of(what, karch=None):
+    """Returns QEMU's exit status when the kernel of karch (default: KARCH)
+    exits with what ('success', 'failure' or 'panic')."""
+    if (karch or KARCH) == 'x86_64':
+        return {'success': STATUS_SUCCESS, 'failure': STATUS_FAILURE,
+                'panic': STATUS_PANIC}[what]
+    return PORT_STATUS[what]
 # What routes the serial port in QEMU_FLAGS (as in GNUmakefile's QEMU_SERIAL).
 SERIAL_OPTIONS = ('-serial', '--serial')
 NOGRAPHIC_OPTIONS = ('-nographic', '--nographic')
@@ -156,7 +176,11 @@ def user_flags():
 
 
 def qemu_command(kernel=None, image=None, uefi=False, as_disk=False, cmdline='',
-                 memory='128M', cpu='qemu64', icount=False, extra=(), vars_copy=None):
+                 memory='128M', cpu='qemu64', icount=False, extra=(), vars_copy=None,
+                 karch=None):
+    karch = karch or KARCH
+    if karch != 'x86_64':
+        return _port_command(karch, kernel, cmdline, memory, icount, extra)
     cmd = ['qemu-system-x86_64', '-M', 'q35', '-cpu', cpu, '-m', memory, '-no-reboot',
            '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nodefaults']
     cmd += DEBUG_EXIT
@@ -225,8 +249,24 @@ def _screendump(monitor_path, ppm_path, seconds=10.0):
     return False
 
 
+def _port_command(karch, kernel, cmdline, memory, icount, extra):
+    binary, machine, cpu = PORTS[karch]
+    cmd = [binary] + machine + ['-m', memory, '-no-reboot', '-display', 'none',
+                                '-monitor', 'none', '-serial', 'stdio']
+    if cpu:
+        cmd += ['-cpu', cpu]
+    if icount:
+        cmd += ['-icount', 'shift=0,sleep=off']
+    if kernel:
+        cmd += ['-kernel', kernel, '-append', cmdline]
+    cmd += list(extra)
+    cmd += user_flags()[0]
+    return cmd
+
+
 def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory='128M',
-         until=None, timeout=30.0, icount=False, extra=(), cpu='qemu64', screendump=None):
+         until=None, timeout=30.0, icount=False, extra=(), cpu='qemu64', screendump=None,
+         karch=None):
     """Boots and returns a BootResult (never raises on a kernel failure).
     With screendump=path (needs `until`), the screen is saved there as a PPM
     once the marker appears, before QEMU is stopped."""
@@ -244,7 +284,7 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
         with open(OVMF_VARS, 'rb') as src, open(vars_copy, 'wb') as dst:
             dst.write(src.read())
     cmd = qemu_command(kernel, image, uefi, as_disk, cmdline, memory, cpu, icount, extra,
-                       vars_copy)
+                       vars_copy, karch)
     start = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=open(os.devnull))

@@ -1,5 +1,5 @@
-"""`make selftest`: boots the kernel directly (PVH) with the self-test
-command line and checks the summary.  Exits 0 only when every self-test
+"""`make selftest`: boots the kernel directly (x86_64: PVH; the ports:
+QEMU virt's -kernel, KARCH) with the self-test command line and checks the summary.  Exits 0 only when every self-test
 passed; otherwise 1, printing the log (or its tail)."""
 
 from __future__ import print_function
@@ -19,9 +19,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--kernel', required=True)
     parser.add_argument('--timeout', type=float, default=120.0)
+    parser.add_argument('--memory', default='256M')
     args = parser.parse_args()
     # QEMU_FLAGS (e.g. "-m 64M") reaches QEMU through qemurun.
-    result = qemurun.boot(kernel=args.kernel, cmdline='elyz.selftest elyz.exit', memory='256M',
+    result = qemurun.boot(kernel=args.kernel, cmdline='elyz.selftest elyz.exit', memory=args.memory,
                           timeout=args.timeout)
     print(result.log.rstrip())
     match = SUMMARY.search(result.log)
@@ -32,7 +33,7 @@ def main():
     if int(match.group(1)) == 0 and int(match.group(2)) == 0:
         print('selftest: FAILED (no self-test ran)', file=sys.stderr)
         return 1
-    if int(match.group(2)) != 0 or result.status != qemurun.STATUS_SUCCESS:
+    if int(match.group(2)) != 0 or result.status != qemurun.status_of('success'):
         print('selftest: FAILED (%s passed, %s failed, QEMU status %s)'
               % (match.group(1), match.group(2), result.status), file=sys.stderr)
         return 1

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Checks for the system tools a goal needs, and installs the missing ones
 # from the distro (Debian/Ubuntu apt-get) when run as root.
-# Usage: tools/setup-system.sh GROUP...   groups: build qemu iso hdd uefi debug fonts linux
+# Usage: tools/setup-system.sh GROUP...   groups: build qemu iso hdd uefi debug fonts linux ports
+# (build and qemu are for KARCH, x86_64 by default; ports: the compilers and
+# QEMUs of every port, what `make test` boots)
 # (fonts: the console font the checked-in font data is regenerated from, for
 # tests/console/test_psf2py.py; linux: what `make bench-linux` needs to fetch
 # a Debian kernel package and build a static C program with glibc)
@@ -19,10 +21,33 @@ add() { # add COMMAND-OR-FILE PACKAGE
     case " $need_pkgs " in *" $2 "*) ;; *) need_pkgs="$need_pkgs $2" ;; esac
 }
 
+KARCH=${KARCH:-x86_64}
+ZIG_DIR=build/tools/zig
+need_zig=""
+cross() { # cross KARCH: the compiler and QEMU of a port
+    case "$1" in
+        aarch64) add aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
+                 add aarch64-linux-gnu-ld binutils-aarch64-linux-gnu ;;
+        riscv64) add riscv64-linux-gnu-gcc gcc-riscv64-linux-gnu
+                 add riscv64-linux-gnu-ld binutils-riscv64-linux-gnu ;;
+        loongarch64) need_zig=1 ;;
+    esac
+}
+emulator() { # emulator KARCH
+    case "$1" in
+        x86_64) add qemu-system-x86_64 qemu-system-x86 ;;
+        aarch64) add qemu-system-aarch64 qemu-system-arm ;;
+        riscv64) add qemu-system-riscv64 qemu-system-misc ;;
+        loongarch64) add qemu-system-loongarch64 qemu-system-misc ;;
+    esac
+}
+
 for group in "$@"; do
     case "$group" in
-        build) add gcc gcc; add ld binutils; add make make ;;
-        qemu)  add qemu-system-x86_64 qemu-system-x86 ;;
+        build) add gcc gcc; add ld binutils; add make make; cross "$KARCH" ;;
+        qemu)  emulator "$KARCH" ;;
+        ports) for a in aarch64 riscv64 loongarch64; do cross $a; emulator $a; done
+               add dtc device-tree-compiler ;;
         iso)   add xorriso xorriso; add mformat mtools; add mcopy mtools
                add grub-mkrescue grub-common
                add /usr/lib/grub/i386-pc/modinfo.sh grub-pc-bin
@@ -37,6 +62,12 @@ for group in "$@"; do
         *) echo "setup-system: unknown group $group" >&2; exit 2 ;;
     esac
 done
+
+# loongarch64: Debian 12 has no cross gcc; PyPI's ziglang (zig cc) compiles
+# and links it (tools/zig-setup.sh: pinned, in build/tools/zig).
+if [ -n "$need_zig" ] && [ ! -x "$ZIG_DIR/bin/zig-cc" ]; then
+    sh tools/zig-setup.sh "$ZIG_DIR" || exit 1
+fi
 
 [ -z "$need_pkgs" ] && exit 0
 

@@ -15,11 +15,19 @@ them together.
                                 through the early direct map
 """
 
+from elyz.rlib_kernel.karch import KARCH
 from elyz.rlib_kernel.rawmem import to_word
 
 KERNEL_VMA = to_word(0xffffffff80000000)
-KERNEL_PHYS_BASE = 0x100000
-KERNEL_VIRT_BASE = to_word(0xffffffff80000000 + 0x100000)
+# Where each port's linker.ld loads the image (its first byte, physical),
+# 2 MiB into RAM: riscv64 above OpenSBI, aarch64 above QEMU's DTB,
+# loongarch64 above the firmware's low memory.
+_PHYS_BASES = {'x86_64': 0x100000, 'riscv64': 0x80200000, 'aarch64': 0x40200000,
+               'loongarch64': 0x200000}
+_VIRT_OFFSETS = {'x86_64': 0x100000, 'riscv64': 0x200000, 'aarch64': 0x200000,
+                 'loongarch64': 0x200000}
+KERNEL_PHYS_BASE = _PHYS_BASES[KARCH]
+KERNEL_VIRT_BASE = to_word(0xffffffff80000000 + _VIRT_OFFSETS[KARCH])
 BOOT_STACK_SIZE = 64 * 1024
 EARLY_HHDM = to_word(0xffff800000000000)
 EARLY_MAP_SIZE = 4 * 1024 * 1024 * 1024

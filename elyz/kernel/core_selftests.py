@@ -19,7 +19,12 @@ Each returns None when it passed or a constant string saying why not.
 """
 
 from elyz.console.console import Console
-from elyz.kernel import selftest, traps
+from elyz.kernel import selftest
+from elyz.rlib_kernel.karch import KARCH
+if KARCH == 'x86_64':
+    from elyz.kernel import traps
+else:
+    from elyz.kernel import porttraps as traps      # the same probe functions
 from elyz.mm import heap, kernel_space, paging
 from elyz.abi.errors import E_NOMEM, E_NOT_MAPPED
 from elyz.mm.pmm import pmm

@@ -11,10 +11,13 @@
                                              what the system calls will call;
                                              allocation-free like rpy_trap
 
-ENTRY_POINTS lists them for the backend (targetelyz.py).
+ENTRY_POINTS lists them for the backend (targetelyz.py).  The ports
+(aarch64, riscv64, loongarch64) export rpy_kmain (elyz/kernel/portmain.py),
+rpy_trap (elyz/kernel/porttraps.py) and the heap's three: PORT_ENTRY_POINTS.
 """
 
-from elyz.kernel import main, syscall, traps
+from elyz.kernel import main, porttraps, portmain, syscall, traps
+from elyz.rlib_kernel.karch import KARCH
 from elyz.mm import heap
 from elyz.obj import api, process
 from elyz.rlib_kernel.backend.program import EntryPoint
@@ -113,3 +116,28 @@ ENTRY_POINTS = [
     EntryPoint(rpy_obj_describe, [int, int], 'rpy_obj_describe', allocation_free=True),
     EntryPoint(rpy_obj_exit, [int, int], 'rpy_obj_exit', allocation_free=True),
 ]
+
+
+def rpy_port_kmain(protocol, info, hhdm_offset):
+    """Boots a port (info: the device tree's physical address); returns
+    only if it was told to stop."""
+    portmain.kmain(protocol, info, hhdm_offset)
+    return 0
+
+
+def rpy_port_trap(frame):
+    """Handles a port's trap saved at frame (elyz/rlib_kernel/portframe.py);
+    returns 0 when the trapped code may resume."""
+    porttraps.dispatch(frame)
+    return 0
+
+
+PORT_ENTRY_POINTS = [
+    EntryPoint(rpy_port_kmain, [int, int, int], 'rpy_kmain'),
+    EntryPoint(rpy_port_trap, [int], 'rpy_trap', allocation_free=True),
+    EntryPoint(rpy_heap_malloc, [int], 'rpy_heap_malloc', allocation_free=True),
+    EntryPoint(rpy_heap_realloc, [int, int], 'rpy_heap_realloc', allocation_free=True),
+    EntryPoint(rpy_heap_free, [int], 'rpy_heap_free', allocation_free=True),
+]
+if KARCH != 'x86_64':
+    ENTRY_POINTS = PORT_ENTRY_POINTS

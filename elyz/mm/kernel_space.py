@@ -1,4 +1,5 @@
-"""The kernel's own address space (x86_64).
+"""The kernel's own address space (every architecture; the x86_64-only
+steps are marked).
 
     build(boot_info, alloc) -> PML4 physical address, or a negative E_* code
         A fresh PML4 holding:
@@ -16,7 +17,9 @@
           - the framebuffer in the direct map, write-combining.
         Every upper-half PML4 entry gets its PDPT now (supervisor-only), so
         address spaces made later share the whole kernel half.
-    activate(pml4)      programs the PAT (write-combining at index 1), turns on
+    activate(pml4)      ports: loads the root through the machine module
+                        (elyz/rlib_kernel/port.py) and flushes the TLB;
+                        x86_64: programs the PAT (write-combining at index 1), turns on
                         EFER.NXE, loads CR3, then sets CR0.WP, CR4.PGE, SMEP
                         and SMAP (elyz/mm/protection.py); records pml4 as the
                         kernel's. Returns nothing.
@@ -36,6 +39,8 @@ from elyz.lib import log
 from elyz.mm import paging, protection
 from elyz.abi.errors import error_name
 from elyz.rlib_kernel import cpu, image
+from elyz.rlib_kernel.karch import KARCH
+from elyz.rlib_kernel.port import machine
 
 MSR_EFER = 0xC0000080
 EFER_NXE = 1 << 11
@@ -58,7 +63,10 @@ DEVICE_FLAGS = (paging.PAGE_WRITE | paging.PAGE_NO_EXECUTE | paging.PAGE_GLOBAL 
 class KernelTlb(paging.TlbInvalidator):
     def invalidate(self, virt):
         """Drops the TLB entry of virt on this CPU."""
-        cpu.invlpg(virt)
+        if KARCH == 'x86_64':
+            cpu.invlpg(virt)
+        else:
+            machine.invalidate_page(virt)
 
 
 class _KernelSpace(object):
@@ -198,7 +206,10 @@ def _map_framebuffer(pml4, boot_info, alloc):
 def build(boot_info, alloc):
     """Returns the physical address of a new kernel PML4, or an error code."""
     _space.hhdm_offset = boot_info.hhdm_offset
-    _space.nx_supported = (cpu.cpuid(CPUID_EXTENDED_FEATURES, 0, 3) & CPUID_EDX_NX) != 0
+    if KARCH == 'x86_64':
+        _space.nx_supported = (cpu.cpuid(CPUID_EXTENDED_FEATURES, 0, 3) & CPUID_EDX_NX) != 0
+    else:
+        _space.nx_supported = True          # every port's format has execute-never bits
     paging.set_hhdm_offset(boot_info.hhdm_offset)
     pml4 = paging.create_address_space(alloc)
     if pml4 < 0:
@@ -235,11 +246,15 @@ def build(boot_info, alloc):
 
 def activate(pml4):
     """Switches the CPU to pml4 (see the module docstring); returns nothing."""
-    cpu.write_msr(paging.PAT_MSR, paging.PAT_MSR_VALUE)
-    if _space.nx_supported:
-        cpu.write_msr(MSR_EFER, cpu.read_msr(MSR_EFER) | EFER_NXE)
-    cpu.write_cr3(pml4)
-    protection.enable()
+    if KARCH == 'x86_64':
+        cpu.write_msr(paging.PAT_MSR, paging.PAT_MSR_VALUE)
+        if _space.nx_supported:
+            cpu.write_msr(MSR_EFER, cpu.read_msr(MSR_EFER) | EFER_NXE)
+        cpu.write_cr3(pml4)
+        protection.enable()
+    else:
+        machine.activate_root(pml4)
+        machine.invalidate_all()
     _space.pml4 = pml4
 
 

@@ -1,4 +1,9 @@
-"""x86_64 CPU primitives.
+"""CPU primitives: x86_64, and the arch-neutral subset on every port.
+
+On aarch64, riscv64 and loongarch64 the functions of the first block below
+(halt_forever .. stack_pointer, set_exit_on_panic) are the same names in
+C, from arch/<karch>/elyz_cpu.h; read_tsc reads the port's free-running
+counter.  The control-register, MSR and CPUID functions are x86_64 only.
 
     halt_forever()           cli; hlt, never returns (untranslated: raises Halted)
     wait_for_interrupt()     sti; hlt (untranslated: no-op)
@@ -26,7 +31,9 @@ read and set its registers.
 from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
-_CPU_ECI = ExternalCompilationInfo(post_include_bits=["""
+from elyz.rlib_kernel.karch import KARCH
+
+_X86_64_CPU_C = ("""
 static inline void elyz_halt_loop(void) { for (;;) __asm__ volatile("cli; hlt"); }
 static inline void elyz_wait_for_interrupt(void) { __asm__ volatile("sti; hlt" ::: "memory"); }
 static inline void elyz_cli(void) { __asm__ volatile("cli" ::: "memory"); }
@@ -56,7 +63,11 @@ static inline long elyz_cpuid(long leaf, long subleaf, long reg)
 { unsigned int r[4]; __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"((unsigned int)leaf), "c"((unsigned int)subleaf)); return r[reg & 3]; }
 extern long elyz_exit_on_panic;
 static inline void elyz_set_exit_on_panic(long flag) { elyz_exit_on_panic = flag; }
-"""])
+""")
+if KARCH == 'x86_64':
+    _CPU_ECI = ExternalCompilationInfo(post_include_bits=[_X86_64_CPU_C])
+else:
+    _CPU_ECI = ExternalCompilationInfo(includes=['elyz_cpu.h'])
 
 
 class Halted(Exception):

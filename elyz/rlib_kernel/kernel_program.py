@@ -13,8 +13,8 @@ import os
 from elyz.rlib_kernel.backend.program import (
     COMMON_RUNTIME_DIR, REPO_DIR, FreestandingProgram, Toolchain)
 
-SUPPORTED_KARCHS = ('x86_64',)
-PLANNED_KARCHS = ('aarch64', 'riscv64', 'loongarch64')
+SUPPORTED_KARCHS = ('x86_64', 'aarch64', 'riscv64', 'loongarch64')
+PLANNED_KARCHS = ()
 
 
 class UnsupportedArch(Exception):
@@ -27,16 +27,56 @@ class UnsupportedArch(Exception):
 # undefined and checks built on wrapping may be optimised away.
 # -fno-strict-aliasing: raw memory is read and written through whatever
 # pointer type the generated code casts it to.
-X86_64_CFLAGS = [
+COMMON_CFLAGS = [
     '-std=gnu11', '-O2', '-g', '-ffreestanding', '-fno-builtin', '-fno-stack-protector',
-    '-fno-pic', '-fno-pie', '-mno-red-zone', '-mcmodel=kernel', '-mno-sse', '-mno-sse2',
-    '-mno-mmx', '-mno-80387', '-fno-asynchronous-unwind-tables', '-fno-omit-frame-pointer',
+    '-fno-pic', '-fno-pie', '-fno-asynchronous-unwind-tables', '-fno-omit-frame-pointer',
     '-ffunction-sections', '-fdata-sections', '-fno-strict-aliasing', '-fwrapv',
     '-Wno-unused', '-Wno-address', '-Wno-missing-field-initializers',
-    '-Werror=implicit-function-declaration', 
+    '-Werror=implicit-function-declaration',
 ]
-X86_64_LDFLAGS = ['-nostdlib', '-static', '-z', 'max-page-size=0x1000', '--gc-sections',
+# Per architecture: no floating point or vector registers in the kernel
+# (a float in RPython code then fails to compile: a free guard), and a code
+# model that reaches a kernel linked at 0xffffffff80000000.
+ARCH_CFLAGS = {
+    'x86_64': ['-mno-red-zone', '-mcmodel=kernel', '-mno-sse', '-mno-sse2', '-mno-mmx',
+               '-mno-80387'],
+    # -mgeneral-regs-only: no FP/SIMD; adrp/add reach +-4 GiB around the code.
+    'aarch64': ['-mgeneral-regs-only', '-mcmodel=small', '-mstrict-align'],
+    # lp64 (integer ABI), no F/D extensions; medany: pc-relative anywhere;
+    # -mno-relax: no gp-relative relaxation (gp is not set up in the kernel).
+    'riscv64': ['-march=rv64imac_zicsr_zifencei', '-mabi=lp64', '-mcmodel=medany', '-mno-relax'],
+    # zig cc (PyPI ziglang): soft-float ABI, no LSX/LASX (QEMU 7.2 lacks them).
+    'loongarch64': ['-target', 'loongarch64-freestanding-none', '-mabi=lp64s', '-msoft-float',
+                    '-mno-lsx', '-mno-lasx', '-mcmodel=medium'],
+}
+X86_64_CFLAGS = COMMON_CFLAGS + ARCH_CFLAGS['x86_64']
+COMMON_LDFLAGS = ['-nostdlib', '-static', '-z', 'max-page-size=0x1000', '--gc-sections',
                   '--no-dynamic-linker', '-z', 'noexecstack']
+X86_64_LDFLAGS = COMMON_LDFLAGS
+ARCH_LDFLAGS = {
+    'x86_64': [],
+    'aarch64': [],
+    'riscv64': ['--no-relax'],
+    'loongarch64': [],
+}
+# Cross tools (Debian gcc-<triple>, binutils-<triple>; loongarch64: the
+# ziglang wrappers tools/setup-system.sh installs).  ELYZ_CC / ELYZ_LD win.
+TOOL_PREFIX = {
+    'x86_64': '',
+    'aarch64': 'aarch64-linux-gnu-',
+    'riscv64': 'riscv64-linux-gnu-',
+}
+ZIG_TOOLS_DIR = os.path.join(REPO_DIR, 'build', 'tools', 'zig', 'bin')
+
+
+def toolchain_commands(karch):
+    """Returns (cc, ld, objcopy, strip) for karch (commands or paths)."""
+    if karch == 'loongarch64':
+        z = ZIG_TOOLS_DIR
+        return (os.path.join(z, 'zig-cc'), os.path.join(z, 'zig-ld'),
+                os.path.join(z, 'zig-objcopy'), os.path.join(z, 'zig-strip'))
+    prefix = TOOL_PREFIX[karch]
+    return (prefix + 'gcc', prefix + 'ld', prefix + 'objcopy', prefix + 'strip')
 
 
 def arch_dir(karch):
@@ -53,8 +93,11 @@ def kernel_program(karch, build_dir, entry_points):
         raise UnsupportedArch("KARCH=%s: %s; supported: %s"
                               % (karch, why, ', '.join(SUPPORTED_KARCHS)))
     adir = arch_dir(karch)
-    toolchain = Toolchain(cc=os.environ.get('ELYZ_CC', 'gcc'), ld=os.environ.get('ELYZ_LD', 'ld'),
-                          cflags=X86_64_CFLAGS, ldflags=X86_64_LDFLAGS)
+    cc, ld, objcopy, strip = toolchain_commands(karch)
+    toolchain = Toolchain(cc=os.environ.get('ELYZ_CC', cc), ld=os.environ.get('ELYZ_LD', ld),
+                          cflags=COMMON_CFLAGS + ARCH_CFLAGS[karch],
+                          ldflags=COMMON_LDFLAGS + ARCH_LDFLAGS[karch],
+                          objcopy=objcopy, strip=strip)
     runtime = [os.path.join(COMMON_RUNTIME_DIR, 'runtime.c')]
     common_kernel = os.path.join(REPO_DIR, 'arch', 'common', 'kernel')
     runtime += sorted(os.path.join(common_kernel, f) for f in os.listdir(common_kernel)

@@ -33,12 +33,13 @@ from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
 from elyz.rlib_kernel import rawmem
+from elyz.rlib_kernel.karch import KARCH
 
 PROBE_FAULT_VALUE = 0           # what arch/x86_64/probe.S returns after a fault
 TEST_VECTOR = 0xF1              # raise_test_trap's vector; no device uses it
 
-_TRAPS_ECI = ExternalCompilationInfo(post_include_bits=["""
-extern void elyz_x86_64_init_traps(void);
+_TRAPS_C = """
+extern void ELYZ_INIT_TRAPS(void);
 extern long elyz_probe_read(long addr);
 extern long elyz_probe_read32(long addr);
 extern char elyz_probe_read_fault_insn[], elyz_probe_read_fixup[];
@@ -51,15 +52,28 @@ static inline long elyz_probe_fixup_for(long rip)
         if (entry[0] == rip) return entry[1];
     return 0;
 }
-static inline void elyz_breakpoint(void) { __asm__ volatile("int3" ::: "memory"); }
-static inline void elyz_raise_test_trap(void) { __asm__ volatile("int $0xf1" ::: "memory"); }
+%(arch)s
 extern long elyz_probe_write(long addr, long value);
 extern long elyz_probe_call(long target);
 extern volatile long elyz_probe_call_target;
 extern char elyz_probe_call_fixup[];
 static inline long elyz_call_probe_target(void) { return elyz_probe_call_target; }
 static inline long elyz_call_probe_fixup_rip(void) { return (long)elyz_probe_call_fixup; }
-"""])
+"""
+# x86_64's software traps; a port's breakpoint is in its arch/<karch>/elyz_cpu.h
+# (ebreak, brk, break), and it has no call probe nor test vector yet.
+_X86_64_TRAPS_C = """
+static inline void elyz_breakpoint(void) { __asm__ volatile("int3" ::: "memory"); }
+static inline void elyz_raise_test_trap(void) { __asm__ volatile("int $0xf1" ::: "memory"); }
+"""
+if KARCH == 'x86_64':
+    INIT_TRAPS_NAME = 'elyz_x86_64_init_traps'
+    _TRAPS_ECI = ExternalCompilationInfo(post_include_bits=[
+        _TRAPS_C.replace('ELYZ_INIT_TRAPS', INIT_TRAPS_NAME) % {'arch': _X86_64_TRAPS_C}])
+else:
+    INIT_TRAPS_NAME = 'elyz_init_traps'
+    _TRAPS_ECI = ExternalCompilationInfo(includes=['elyz_cpu.h'], post_include_bits=[
+        _TRAPS_C.replace('ELYZ_INIT_TRAPS', INIT_TRAPS_NAME) % {'arch': ''}])
 
 
 class EmulatedTraps(object):
@@ -169,7 +183,7 @@ def _ext(name, args, result, emulation):
 
 S = lltype.Signed
 V = lltype.Void
-_init_traps = _ext('elyz_x86_64_init_traps', [], V, _emulated_init)
+_init_traps = _ext(INIT_TRAPS_NAME, [], V, _emulated_init)
 _probe_read = _ext('elyz_probe_read', [S], S,
                    _emulated_probe(rawmem.load_u64, EmulatedTraps.FAULT_RIP))
 _probe_read32 = _ext('elyz_probe_read32', [S], S,

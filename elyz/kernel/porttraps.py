@@ -1,0 +1,213 @@
+"""Traps on the aarch64, riscv64 and loongarch64 ports: the arch-neutral
+half (the arch half, which decodes causes and programs the timer, is the
+machine module of elyz/rlib_kernel/port.py; the entry code is
+arch/<karch>/trap.S; the frame is elyz/rlib_kernel/portframe.py).
+
+    install_trap_tables()    points the CPU's vector base at trap.S; from
+                             here on an exception dumps registers and panics
+    init_interrupts(boot_info)  starts the tick (clock.TICKS_PER_SECOND) and
+                             enables interrupts; never fails (logs a warning
+                             and leaves the clock stopped)
+    interrupts_ready()       True once interrupts are on (translated)
+    dispatch(frame)          rpy_trap: the tick; a breakpoint (counted, then
+                             stepped over); a page fault at a probe's access
+                             (recorded, resumed at the probe's fixup); a fault
+                             in a stack's guard page ("kernel stack
+                             overflow"); anything else is reported and panics
+
+The probes, as on x86_64 (elyz/kernel/traps.py):
+    probe_read(addr) probe_read32(addr) -> the value, or 0 when it faulted
+    probe_write(addr, value) -> True, or False when the store faulted
+    probe_faulted() probe_fault_address() probe_fault_was_write()
+    breakpoint_count()
+"""
+
+from rpython.rlib.objectmodel import we_are_translated
+
+from elyz.kernel import panic
+from elyz.lib import clock, log
+from elyz.rlib_kernel import cpu, image, portframe
+from elyz.rlib_kernel import traps as arch_traps
+from elyz.rlib_kernel.port import machine
+from elyz.rlib_kernel.ports_common import (TRAP_TIMER, TRAP_BREAKPOINT, TRAP_PAGE_FAULT,
+                                           TRAP_EXTERNAL)
+
+STACK_OVERFLOW_MESSAGE = 'kernel stack overflow'
+UNHANDLED_MESSAGE = 'unhandled CPU exception'
+REGISTERS_PER_LINE = 4
+REGISTER_DIGITS = 16
+
+
+class _TrapState(object):
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.tables_loaded = False
+        self.interrupts_on = False
+        self.probe_faulted = False
+        self.probe_fault_address = 0
+        self.probe_fault_write = False
+        self.breakpoints = 0
+        self.external = 0
+
+
+_state = _TrapState()
+
+
+def reset_for_tests():
+    """Untranslated only: forgets every count and flag."""
+    _state.reset()
+
+
+def install_trap_tables():
+    """Installs the vector base, interrupts still off; returns nothing."""
+    if _state.tables_loaded:
+        return
+    machine.init_traps()
+    _state.tables_loaded = True
+
+
+def init_interrupts(timebase):
+    """Starts the periodic tick (timebase: the counter frequency from the
+    boot information, 0 when unknown) and enables interrupts; returns nothing."""
+    install_trap_tables()
+    status = machine.timer_start(clock.TICKS_PER_SECOND, timebase)
+    if status == 0:
+        clock.set_running(True)
+        log.begin(log.INFO)
+        log.put('interrupts: ')
+        log.put(machine.NAME)
+        log.put(' timer at ')
+        log.put_int(clock.TICKS_PER_SECOND)
+        log.put(' Hz (counter ')
+        log.put_int(machine.counter_frequency())
+        log.put(' Hz)')
+        log.end()
+    else:
+        log.warn('interrupts: no timer: the clock does not run')
+    cpu.enable_interrupts()
+    _state.interrupts_on = True
+
+
+def interrupts_ready():
+    """Returns True once init_interrupts() enabled interrupts (untranslated
+    always False: nothing would wake the emulated CPU)."""
+    return _state.interrupts_on and we_are_translated()
+
+
+def dispatch(frame):
+    """Handles the trap saved at frame; returns when the trapped code may
+    resume.  Panics on an unhandled exception; never raises otherwise."""
+    kind = machine.classify(frame)
+    if kind == TRAP_TIMER:
+        clock.tick()
+        machine.timer_acknowledge()
+    elif kind == TRAP_BREAKPOINT:
+        _state.breakpoints += 1
+        machine.skip_breakpoint(frame)
+    elif kind == TRAP_PAGE_FAULT and _resume_probe(frame):
+        return
+    elif kind == TRAP_EXTERNAL:
+        _state.external += 1
+    else:
+        _fatal(frame, kind)
+
+
+def _resume_probe(frame):
+    """Returns True after redirecting a faulted probe to its fixup."""
+    pc = portframe.read(frame, portframe.PC)
+    fixup = arch_traps.fixup_for(pc)
+    if fixup == 0:
+        return False
+    _state.probe_faulted = True
+    _state.probe_fault_address = machine.fault_address(frame)
+    _state.probe_fault_write = machine.fault_is_write(frame)
+    portframe.write(frame, portframe.PC, fixup)
+    return True
+
+
+def _fatal(frame, kind):
+    report_exception(frame)
+    if kind == TRAP_PAGE_FAULT and image.stack_guard_hit(machine.fault_address(frame)) >= 0:
+        panic.panic(STACK_OVERFLOW_MESSAGE)
+    panic.panic(UNHANDLED_MESSAGE)
+
+
+def _put_register(number, value):
+    log.put('x')
+    if number < 10:
+        log.put_char(' ')
+    log.put_int(number)
+    log.put(' ')
+    log.put_hex(value, REGISTER_DIGITS)
+
+
+def report_exception(frame):
+    """Logs the cause, pc, status, fault address and the 32 registers of the
+    trap at frame at ERROR level; returns nothing."""
+    log.begin(log.ERROR)
+    log.put('CPU exception: ')
+    log.put(machine.cause_name(frame))
+    log.put(', cause ')
+    log.put_hex(portframe.read(frame, portframe.CAUSE))
+    log.end()
+    log.begin(log.ERROR)
+    log.put('pc ')
+    log.put_hex(portframe.read(frame, portframe.PC), REGISTER_DIGITS)
+    log.put('  status ')
+    log.put_hex(portframe.read(frame, portframe.STATUS))
+    log.put('  fault address ')
+    log.put_hex(portframe.read(frame, portframe.FAULT_ADDRESS))
+    log.end()
+    i = 0
+    while i < portframe.REGISTER_COUNT:
+        if i % REGISTERS_PER_LINE == 0:
+            log.begin(log.ERROR)
+        else:
+            log.put('  ')
+        _put_register(i, portframe.read(frame, portframe.REGISTER(i)))
+        if i % REGISTERS_PER_LINE == REGISTERS_PER_LINE - 1:
+            log.end()
+        i += 1
+
+
+# ------------------------------------------------------------------- probes
+
+def probe_read(addr):
+    """Returns the word at addr, or 0 when reading it faulted (then
+    probe_faulted() is True and the fault is recorded)."""
+    _state.probe_faulted = False
+    return arch_traps.probe_read(addr)
+
+
+def probe_read32(addr):
+    """Returns the 32-bit word at addr, or 0 when reading it faulted."""
+    _state.probe_faulted = False
+    return arch_traps.probe_read32(addr)
+
+
+def probe_write(addr, value):
+    """Stores value at addr; returns True, or False when the store faulted."""
+    _state.probe_faulted = False
+    return arch_traps.probe_write(addr, value) != arch_traps.PROBE_FAULT_VALUE
+
+
+def probe_faulted():
+    """Returns True when the last probe faulted."""
+    return _state.probe_faulted
+
+
+def probe_fault_address():
+    """Returns the fault address of the last faulted probe (0 before any)."""
+    return _state.probe_fault_address
+
+
+def probe_fault_was_write():
+    """Returns True when the last faulted probe was a store."""
+    return _state.probe_fault_write
+
+
+def breakpoint_count():
+    """Returns how many breakpoint traps were handled."""
+    return _state.breakpoints
