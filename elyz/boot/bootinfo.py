@@ -1,11 +1,13 @@
 """The one boot-info structure.
 
-Every boot protocol (Limine, Multiboot2, PVH) is turned into a BootInfo
+Every boot protocol (Limine, Multiboot2, PVH, a flattened device tree) is
+turned into a BootInfo
 before kmain sees it.  It is a prebuilt object with fixed-size arrays, so
 filling it allocates nothing.
 
     BootInfo fields
-      protocol            PROTOCOL_LIMINE | PROTOCOL_MULTIBOOT2 | PROTOCOL_PVH
+      protocol            PROTOCOL_LIMINE | PROTOCOL_MULTIBOOT2 | PROTOCOL_PVH |
+                          PROTOCOL_DEVICETREE
       bootloader          name of the bootloader (bytes in a fixed buffer, see name())
       hhdm_offset         virtual = physical + hhdm_offset for all RAM
       kernel_phys_base    physical address the kernel image was loaded at
@@ -19,6 +21,16 @@ filling it allocates nothing.
       rsdp                physical address of the ACPI RSDP, 0 when unknown
       stack_size          kernel boot stack size in bytes
       cmdline             the kernel command line (see cmdline_str / cmdline_has)
+    Device-tree machines only (0 elsewhere; elyz/boot/devicetree.py):
+      uart_kind           UART_NONE | UART_PL011 | UART_NS16550, the console UART
+      uart_base           its physical MMIO address
+      uart_reg_shift      log2 of the register stride (`reg-shift`, default 0)
+      uart_clock          its input clock in Hz (`clock-frequency`), 0 when unknown
+      intc_kind           INTC_NONE | INTC_GICV2 | INTC_GICV3 | INTC_PLIC
+      intc_base0          GIC distributor / PLIC base (physical)
+      intc_base1          GICv2 CPU interface / GICv3 redistributor (physical)
+      timebase_frequency  /cpus timebase-frequency (RISC-V timer Hz), 0 when absent
+      dtb_phys, dtb_size  where the device tree blob lies (physical) and its totalsize
 
     add_memory_region(base, length, type) -> True, or False when the table is full
     set_framebuffer(address, width, height, pitch, bpp, red_size, red_shift,
@@ -32,7 +44,8 @@ PROTOCOL_NONE = 0
 PROTOCOL_LIMINE = 1
 PROTOCOL_MULTIBOOT2 = 2
 PROTOCOL_PVH = 3
-PROTOCOL_NAMES = ['none', 'limine', 'multiboot2', 'pvh']
+PROTOCOL_DEVICETREE = 4
+PROTOCOL_NAMES = ['none', 'limine', 'multiboot2', 'pvh', 'devicetree']
 
 # Memory map entry types, Limine's numbering (the richest of the three).
 MEM_USABLE = 0
@@ -45,6 +58,17 @@ MEM_KERNEL_AND_MODULES = 6
 MEM_FRAMEBUFFER = 7
 MEM_TYPE_NAMES = ['usable', 'reserved', 'acpi-reclaimable', 'acpi-nvs', 'bad',
                   'bootloader-reclaimable', 'kernel+modules', 'framebuffer']
+
+# The console UART and interrupt controller a device tree names.
+UART_NONE = 0
+UART_PL011 = 1           # ARM PrimeCell PL011
+UART_NS16550 = 2         # 8250/16550 compatible
+UART_NAMES = ['none', 'pl011', 'ns16550']
+INTC_NONE = 0
+INTC_GICV2 = 1           # base0 distributor, base1 CPU interface
+INTC_GICV3 = 2           # base0 distributor, base1 redistributor
+INTC_PLIC = 3            # RISC-V platform-level interrupt controller, base0
+INTC_NAMES = ['none', 'gicv2', 'gicv3', 'plic']
 
 MAX_MEMMAP_ENTRIES = 256
 MAX_MODULES = 16
@@ -88,6 +112,16 @@ class BootInfo(object):
         self.cmdline_len = 0
         self.bootloader_len = 0
         self.memmap_dropped = 0
+        self.uart_kind = UART_NONE
+        self.uart_base = 0
+        self.uart_reg_shift = 0
+        self.uart_clock = 0
+        self.intc_kind = INTC_NONE
+        self.intc_base0 = 0
+        self.intc_base1 = 0
+        self.timebase_frequency = 0
+        self.dtb_phys = 0
+        self.dtb_size = 0
 
     def add_memory_region(self, base, length, mem_type):
         """Appends one memory map entry.  Returns False (and counts the loss
@@ -195,7 +229,7 @@ class BootInfo(object):
         return i
 
     def protocol_name(self):
-        """Returns "limine", "multiboot2", "pvh" or "none"."""
+        """Returns "limine", "multiboot2", "pvh", "devicetree" or "none"."""
         return PROTOCOL_NAMES[self.protocol]
 
 

@@ -1,4 +1,5 @@
-"""Error codes of the boot-protocol parsers (limine, multiboot2, pvh).
+"""Error codes of the boot-protocol parsers (limine, multiboot2, pvh,
+devicetree).
 
 Every parser returns 0 (OK) or one of these negative codes; nothing is
 raised.  A code says what was wrong with the bootloader's data:
@@ -14,6 +15,9 @@ raised.  A code says what was wrong with the bootloader's data:
     E_NO_HHDM          Limine gave no higher-half direct map offset
     E_BAD_REQUEST      a slot of the Limine request table holds the wrong
                        request (or no base revision tag)
+    E_BAD_STRUCTURE    a device tree's structure block is not a well-formed
+                       token sequence (unknown token, unbalanced or too
+                       deeply nested nodes, a property outside any node)
 
     error_name(code) -> a constant string naming code, for the log
 """
@@ -27,9 +31,11 @@ E_BAD_ADDRESS = -5
 E_NO_MEMORY_MAP = -6
 E_NO_HHDM = -7
 E_BAD_REQUEST = -8
+E_BAD_STRUCTURE = -9
 
 _NAMES = ['ok', 'bad magic', 'unsupported version', 'bad size', 'truncated',
-          'bad address', 'no memory map', 'no hhdm', 'bad request table']
+          'bad address', 'no memory map', 'no hhdm', 'bad request table',
+          'bad structure']
 
 
 def error_name(code):

@@ -1,13 +1,16 @@
 """From a boot protocol's information to the BootInfo structure.
 
     read_boot_info(protocol, info, hhdm_offset, boot_info) -> 0 or an error code
-        dispatches to elyz/boot/{limine,multiboot2,pvh}.py, then reserves the
-        kernel image in the memory map (GRUB and QEMU report it as free RAM).
+        dispatches to elyz/boot/{limine,multiboot2,pvh,devicetree}.py, then
+        reserves the kernel image in the memory map (GRUB and QEMU report it
+        as free RAM).  For PROTOCOL_DEVICETREE, info is the blob's physical
+        address, read at info + hhdm_offset.
     log_summary(boot_info)
-        bootloader, command line, memory map summary, framebuffer mode.
+        bootloader, command line, memory map summary, framebuffer mode, and
+        the UART and interrupt controller a device tree named.
 """
 
-from elyz.boot import bootinfo, layout, limine, memmap, multiboot2, pvh
+from elyz.boot import bootinfo, devicetree, layout, limine, memmap, multiboot2, pvh
 from elyz.boot import errors as boot_errors
 from elyz.lib import log
 from elyz.rlib_kernel import image
@@ -25,12 +28,17 @@ def read_boot_info(protocol, info, hhdm_offset, boot_info):
         status = multiboot2.parse_multiboot2(info, hhdm_offset, boot_info)
     elif protocol == bootinfo.PROTOCOL_PVH:
         status = pvh.parse_pvh(info, hhdm_offset, boot_info)
+    elif protocol == bootinfo.PROTOCOL_DEVICETREE:
+        status = devicetree.parse_devicetree(info + hhdm_offset, info, hhdm_offset, boot_info)
     else:
         boot_info.reset()
         return E_UNKNOWN_PROTOCOL
     if status != 0:
         return status
     if protocol != bootinfo.PROTOCOL_LIMINE:
+        # The x86_64 load address of the 32-bit paths.  A device tree says
+        # nothing about the kernel image: a port that boots with one (aarch64,
+        # riscv64, loongarch64) sets its own layout here.
         boot_info.kernel_phys_base = layout.KERNEL_PHYS_BASE
         boot_info.kernel_virt_base = layout.KERNEL_VIRT_BASE
     image_size = image.kernel_end() - image.kernel_start()
@@ -61,6 +69,7 @@ def log_summary(boot_info):
     log.end()
     log_memory_map(boot_info)
     log_framebuffer(boot_info)
+    log_devices(boot_info)
 
 
 def log_memory_map(boot_info):
@@ -114,3 +123,29 @@ def log_framebuffer(boot_info):
     else:
         log.put('no framebuffer')
     log.end()
+
+
+def log_devices(boot_info):
+    """Logs the console UART and the interrupt controller, when the boot
+    protocol (a device tree) named them; returns nothing."""
+    if 0 < boot_info.uart_kind < len(bootinfo.UART_NAMES):
+        log.begin(log.INFO)
+        log.put('uart: ')
+        log.put(bootinfo.UART_NAMES[boot_info.uart_kind])
+        log.put(' at ')
+        log.put_hex(boot_info.uart_base)
+        if boot_info.uart_clock > 0:
+            log.put(', clock ')
+            log.put_int(boot_info.uart_clock)
+            log.put(' Hz')
+        log.end()
+    if 0 < boot_info.intc_kind < len(bootinfo.INTC_NAMES):
+        log.begin(log.INFO)
+        log.put('interrupt controller: ')
+        log.put(bootinfo.INTC_NAMES[boot_info.intc_kind])
+        log.put(' at ')
+        log.put_hex(boot_info.intc_base0)
+        if boot_info.intc_base1 != 0:
+            log.put(', ')
+            log.put_hex(boot_info.intc_base1)
+        log.end()
