@@ -94,12 +94,14 @@ _start:
     li t4, ELYZ_RAM_BASE
     srli a2, t4, 2
     ori a2, a2, PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | PTE_A | PTE_D
-    sd a2, 510 * 8(t3)
+    li a3, 510 * 8
+    add a3, a3, t3
+    sd a2, 0(a3)
     li a4, 1 << 30
     add t4, t4, a4
     srli a2, t4, 2
     ori a2, a2, PTE_V | PTE_R | PTE_W | PTE_X | PTE_G | PTE_A | PTE_D
-    sd a2, 511 * 8(t3)
+    sd a2, 8(a3)
 
     srli t4, t0, 12
     li t5, SATP_SV48

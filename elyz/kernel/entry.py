@@ -16,8 +16,13 @@ ENTRY_POINTS lists them for the backend (targetelyz.py).  The ports
 rpy_trap (elyz/kernel/porttraps.py) and the heap's three: PORT_ENTRY_POINTS.
 """
 
-from elyz.kernel import main, porttraps, portmain, syscall, traps
 from elyz.rlib_kernel.karch import KARCH
+# The kernel main of the architecture only: importing one registers its
+# self-tests (elyz/kernel/selftest.py), which the translation then includes.
+if KARCH == 'x86_64':
+    from elyz.kernel import main, syscall, traps
+else:
+    from elyz.kernel import porttraps, portmain
 from elyz.mm import heap
 from elyz.obj import api, process
 from elyz.rlib_kernel.backend.program import EntryPoint

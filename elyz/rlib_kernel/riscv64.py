@@ -34,7 +34,7 @@ from elyz.rlib_kernel.ports_common import (TRAP_OTHER, TRAP_TIMER, TRAP_BREAKPOI
 
 NAME = 'riscv64'
 
-SATP_MODE_SV48 = int(9 << 60)
+SATP_MODE_SV48 = rawmem.to_word(9 << 60)
 CAUSE_INTERRUPT = int(rawmem.to_word(1 << 63))
 CAUSE_CODE_MASK = 0xFF
 IRQ_SUPERVISOR_TIMER = 5

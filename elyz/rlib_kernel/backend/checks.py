@@ -60,6 +60,11 @@ def unsupported_operations(gc='none'):
     return ALWAYS_UNSUPPORTED_OPERATIONS
 
 
+# Headers of the kernel's own that define C functions (a port's primitives,
+# arch/<karch>/elyz_cpu.h): a call declared by one is the program's, not libc's.
+PROGRAM_HEADERS = ('elyz_cpu.h',)
+
+
 class FreestandingError(Exception):
     """The program uses something the freestanding backend cannot support."""
 
@@ -91,6 +96,8 @@ def _external_call_problem(op, provided_symbols):
     if eci is not None and (eci.post_include_bits or eci.separate_module_sources
                             or eci.separate_module_files):
         return None          # the program defines it itself
+    if eci is not None and any(h in PROGRAM_HEADERS for h in eci.includes):
+        return None          # in a header of the program's own (arch/<karch>/)
     if name in provided_symbols:
         return None
     return ("calls the C function %s, which the freestanding runtime does not "
