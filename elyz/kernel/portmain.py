@@ -17,8 +17,12 @@ from elyz.drivers import uart_mmio
 from elyz.kernel import boot, core_selftests, display, memory, panic, porttraps
 from elyz.kernel import port_selftests, qemu, selftest
 from elyz.lib import log
+from elyz.mm import kernel_space
 from elyz.rlib_kernel import cpu
 from elyz.rlib_kernel.karch import KARCH
+from elyz.rlib_kernel.port import machine
+
+PAGE_SIZE = 4096
 
 port_selftests.register_all()
 
@@ -64,10 +68,13 @@ def kmain(protocol, info_address, hhdm_offset):
         panic.panic('no usable boot information')
     porttraps.install_trap_tables()
     boot.log_summary(boot_info)
+    # Devices used from the moment the kernel's own tables are active.
+    kernel_space.add_device_window(boot_info.uart_base, PAGE_SIZE)
+    kernel_space.add_device_window(machine.EXIT_DEVICE, machine.EXIT_DEVICE_SIZE)
     if memory.init_memory(boot_info) < 0:
         panic.panic('memory bring-up failed')
     display.init_display(boot_info)
-    porttraps.init_interrupts(boot_info.timebase_frequency)
+    porttraps.init_interrupts(boot_info)
     failed = 0
     if boot_info.cmdline_has('elyz.selftest'):
         failed = selftest.run_all()

@@ -5,9 +5,11 @@ arch/<karch>/trap.S; the frame is elyz/rlib_kernel/portframe.py).
 
     install_trap_tables()    points the CPU's vector base at trap.S; from
                              here on an exception dumps registers and panics
-    init_interrupts(boot_info)  starts the tick (clock.TICKS_PER_SECOND) and
-                             enables interrupts; never fails (logs a warning
-                             and leaves the clock stopped)
+    init_interrupts(boot_info)  maps the interrupt controller the boot
+                             information names, starts the tick
+                             (clock.TICKS_PER_SECOND) and enables interrupts;
+                             never fails (logs a warning and leaves the clock
+                             stopped)
     interrupts_ready()       True once interrupts are on (translated)
     dispatch(frame)          rpy_trap: the tick; a breakpoint (counted, then
                              stepped over); a page fault at a probe's access
@@ -26,6 +28,7 @@ from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.kernel import panic
 from elyz.lib import clock, log
+from elyz.mm import kernel_space
 from elyz.rlib_kernel import cpu, image, portframe
 from elyz.rlib_kernel import traps as arch_traps
 from elyz.rlib_kernel.port import machine
@@ -68,11 +71,18 @@ def install_trap_tables():
     _state.tables_loaded = True
 
 
-def init_interrupts(timebase):
-    """Starts the periodic tick (timebase: the counter frequency from the
-    boot information, 0 when unknown) and enables interrupts; returns nothing."""
+def _map_intc(phys):
+    if phys == 0 or machine.INTC_WINDOW == 0:
+        return 0
+    return kernel_space.map_device(phys, machine.INTC_WINDOW)
+
+
+def init_interrupts(boot_info):
+    """Starts the periodic tick and enables interrupts; returns nothing."""
     install_trap_tables()
-    status = machine.timer_start(clock.TICKS_PER_SECOND, timebase)
+    status = machine.timer_start(clock.TICKS_PER_SECOND, boot_info.timebase_frequency,
+                                 _map_intc(boot_info.intc_base0),
+                                 _map_intc(boot_info.intc_base1))
     if status == 0:
         clock.set_running(True)
         log.begin(log.INFO)

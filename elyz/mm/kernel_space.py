@@ -31,6 +31,11 @@ steps are marked).
                         pages are re-protected uncached), or 0 when it cannot
                         be mapped (the reason is logged): the address is a
                         negative word, so errors cannot share it.
+    add_device_window(phys, size) -> True, or False when the table of
+                        MAX_DEVICE_WINDOWS is full (size 0 or phys 0: ignored,
+                        True): build() maps [phys, phys+size) uncached in the
+                        direct map, for devices used while the tables switch
+                        (a port's UART and exit device)
     tlb                 the TlbInvalidator that issues invlpg
 """
 
@@ -69,8 +74,14 @@ class KernelTlb(paging.TlbInvalidator):
             machine.invalidate_page(virt)
 
 
+MAX_DEVICE_WINDOWS = 8
+
+
 class _KernelSpace(object):
     def __init__(self):
+        self.device_phys = [0] * MAX_DEVICE_WINDOWS
+        self.device_size = [0] * MAX_DEVICE_WINDOWS
+        self.device_count = 0
         self.pml4 = 0
         self.alloc = None
         self.hhdm_offset = 0
@@ -203,6 +214,37 @@ def _map_framebuffer(pml4, boot_info, alloc):
     return 0
 
 
+def add_device_window(phys, size):
+    """Records [phys, phys+size) for build() to map uncached; returns
+    False when the table is full."""
+    if phys == 0 or size <= 0:
+        return True
+    if _space.device_count >= MAX_DEVICE_WINDOWS:
+        return False
+    _space.device_phys[_space.device_count] = phys
+    _space.device_size[_space.device_count] = size
+    _space.device_count += 1
+    return True
+
+
+def _map_device_windows(pml4, alloc):
+    """Maps the recorded device windows uncached at phys + hhdm; returns 0
+    or an error."""
+    i = 0
+    while i < _space.device_count:
+        phys = _page_down(_space.device_phys[i])
+        end = _page_up(_space.device_phys[i] + _space.device_size[i])
+        while phys < end:
+            virt = phys + _space.hhdm_offset
+            if paging.translate(pml4, virt) < 0:
+                status = paging.map(pml4, virt, phys, _strip_nx(DEVICE_FLAGS), alloc)
+                if status < 0:
+                    return status
+            phys += paging.PAGE_SIZE
+        i += 1
+    return 0
+
+
 def build(boot_info, alloc):
     """Returns the physical address of a new kernel PML4, or an error code."""
     _space.hhdm_offset = boot_info.hhdm_offset
@@ -238,6 +280,8 @@ def build(boot_info, alloc):
             log.end()
             return status
     status = _map_framebuffer(pml4, boot_info, alloc)
+    if status == 0:
+        status = _map_device_windows(pml4, alloc)
     if status < 0:
         return status
     _space.alloc = alloc
@@ -301,4 +345,5 @@ def reset_for_tests():
     _space.nx_supported = True
     _space.image_phys_start = 0
     _space.image_phys_end = 0
+    _space.device_count = 0
     protection.reset_for_tests()

@@ -10,9 +10,13 @@ one of KARCH; elyz/kernel/porttraps.py and portmain.py use it):
     cause_name(frame)        a constant string naming the cause
     skip_breakpoint(frame)   steps the saved pc over the ebreak (2 or 4 bytes)
     breakpoint()             executes ebreak; returns once handled
-    timer_start(hz, timebase) -> 0, arms the SBI timer for hz ticks per
-                             second (timebase: counter frequency, 0 = the
-                             virt machine's 10 MHz) and enables its interrupt
+    timer_start(hz, timebase, intc0, intc1) -> 0, arms the SBI timer for hz
+                             ticks per second (timebase: counter frequency,
+                             0 = the virt machine's 10 MHz) and enables its
+                             interrupt (intc0/intc1: the virtual addresses of
+                             the interrupt controller's register blocks, 0
+                             when none; the SBI timer needs none)
+    EXIT_DEVICE, EXIT_DEVICE_SIZE   physical registers exit_qemu writes (0: none)
     timer_acknowledge()      arms the next tick (clears the pending STIP)
     counter() -> the free-running time counter   counter_frequency() -> Hz
     activate_root(root)      satp <- Sv48 | root >> 12, with sfence.vma
@@ -50,6 +54,9 @@ SBI_EXT_LEGACY_SET_TIMER = 0
 VIRT_TEST_DEVICE = 0x100000         # sifive,test0
 TEST_PASS = 0x5555
 TEST_FAIL = 0x3333
+EXIT_DEVICE = VIRT_TEST_DEVICE
+EXIT_DEVICE_SIZE = 0x1000
+INTC_WINDOW = 0                     # the PLIC is not used yet
 
 CAUSE_NAMES = ['instruction address misaligned', 'instruction access fault',
                'illegal instruction', 'breakpoint', 'load address misaligned',
@@ -202,7 +209,7 @@ def _arm(deadline):
     _sbi_call(SBI_EXT_TIME, 0, deadline, 0)
 
 
-def timer_start(hz, timebase):
+def timer_start(hz, timebase, intc0, intc1):
     """Arms a periodic hz tick from the SBI timer and enables its interrupt;
     returns 0 (E_INVALID for hz <= 0)."""
     if hz <= 0:

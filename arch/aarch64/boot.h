@@ -1,0 +1,34 @@
+/* Constants shared by the aarch64 boot stubs (assembly and C). */
+#ifndef ELYZ_AARCH64_BOOT_H
+#define ELYZ_AARCH64_BOOT_H
+
+/* Boot protocols: the same numbers as elyz/boot/bootinfo.py PROTOCOL_*. */
+#define ELYZ_BOOT_LIMINE        1
+#define ELYZ_BOOT_DEVICETREE    4
+
+#define ELYZ_BOOT_STACK_SIZE    (64 * 1024)
+#define ELYZ_STACK_GUARD_SIZE   4096
+#define ELYZ_STACK_CHECK_RESERVE (8 * 1024)
+/* The early direct map boot.S builds (elyz/boot/layout.py HHDM_BASE). */
+#define ELYZ_EARLY_HHDM         0xffff800000000000
+#define ELYZ_EARLY_HEAP_SIZE    (1024 * 1024)
+/* Where the kernel is linked and loaded (linker.ld, elyz/boot/layout.py). */
+#define ELYZ_KERNEL_VMA         0xffffffff80000000
+#define ELYZ_RAM_BASE           0x40000000
+#define ELYZ_KERNEL_PHYS        0x40200000
+/* QEMU virt devices the C fatal path uses before the kernel knows the DTB. */
+#define ELYZ_VIRT_UART0         0x09000000      /* arm,pl011 */
+/* QEMU puts the device tree at the start of RAM for an ELF kernel. */
+#define ELYZ_VIRT_DTB           0x40000000
+
+/* The trap frame (trap.S, elyz/rlib_kernel/portframe.py): x0..x30, then
+ * the trapped sp as "x31", then ELR_EL1, SPSR_EL1, ESR_EL1 (or, for an
+ * interrupt, FRAME_CAUSE_IRQ) and FAR_EL1. */
+#define FRAME_CAUSE_IRQ 0x8000000000000000
+#define FRAME_PC        (32 * 8)
+#define FRAME_STATUS    (33 * 8)
+#define FRAME_CAUSE     (34 * 8)
+#define FRAME_FAULT     (35 * 8)
+#define FRAME_SIZE      (36 * 8)
+
+#endif
