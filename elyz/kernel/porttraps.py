@@ -21,6 +21,8 @@ The probes, as on x86_64 (elyz/kernel/traps.py):
     probe_read(addr) probe_read32(addr) -> the value, or 0 when it faulted
     probe_write(addr, value) -> True, or False when the store faulted
     probe_faulted() probe_fault_address() probe_fault_was_write()
+    probe_fault_was_protection()   the page was present (read from the active
+                             tables at the fault: riscv64 does not say)
     breakpoint_count()
 """
 
@@ -28,7 +30,7 @@ from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.kernel import panic
 from elyz.lib import clock, log
-from elyz.mm import kernel_space
+from elyz.mm import kernel_space, paging
 from elyz.rlib_kernel import cpu, image, portframe
 from elyz.rlib_kernel import traps as arch_traps
 from elyz.rlib_kernel.port import machine
@@ -51,6 +53,7 @@ class _TrapState(object):
         self.probe_faulted = False
         self.probe_fault_address = 0
         self.probe_fault_write = False
+        self.probe_fault_protection = False
         self.breakpoints = 0
         self.external = 0
 
@@ -133,8 +136,15 @@ def _resume_probe(frame):
     _state.probe_faulted = True
     _state.probe_fault_address = machine.fault_address(frame)
     _state.probe_fault_write = machine.fault_is_write(frame)
+    _state.probe_fault_protection = _mapped(_state.probe_fault_address)
     portframe.write(frame, portframe.PC, fixup)
     return True
+
+
+def _mapped(addr):
+    """Returns True when addr is mapped in the kernel's active tables."""
+    root = kernel_space.kernel_pml4()
+    return root != 0 and paging.translate(root, addr) >= 0
 
 
 def _fatal(frame, kind):
@@ -216,6 +226,11 @@ def probe_fault_address():
 def probe_fault_was_write():
     """Returns True when the last faulted probe was a store."""
     return _state.probe_fault_write
+
+
+def probe_fault_was_protection():
+    """Returns True when the last faulted probe hit a mapped page."""
+    return _state.probe_fault_protection
 
 
 def breakpoint_count():

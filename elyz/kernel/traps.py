@@ -365,6 +365,17 @@ def probe_fault_error_code():
     return _state.probe_fault_error_code
 
 
+def probe_fault_was_protection():
+    """Returns True when the last faulted probe hit a present page (a
+    protection violation), False when the page was not present."""
+    return (_state.probe_fault_error_code & PF_PROTECTION) != 0
+
+
+def probe_fault_was_write():
+    """Returns True when the last faulted probe was a store."""
+    return (_state.probe_fault_error_code & PF_WRITE) != 0
+
+
 def breakpoint_count():
     """Returns how many int3 traps were handled."""
     return _state.breakpoints
