@@ -26,9 +26,9 @@ with the kernel half shared by every space.
                        included), counted by walking it
     kernel_table_frames() -> the same for the shared kernel half
 
-The page-table format lives in elyz/mm/paging.py (x86_64, portable PAGE_*
-flags); this module speaks only those flags, so another architecture adds
-its own format module with the same functions.
+Page tables are elyz/mm/paging.py's (portable PAGE_* flags); the bits of
+an entry are read only through its format module (paging.fmt,
+elyz/mm/pte/), so this module is the same on every architecture.
 """
 
 from elyz.abi.errors import E_INVALID, E_NOMEM
@@ -153,8 +153,8 @@ def _tables_under(space, first, end):
     i = first
     while i < end:
         entry = paging.read_entry(space + i * WORD)
-        if entry & paging.PTE_PRESENT:
-            count += _count_tables(entry & paging.PTE_ADDR_MASK, paging.LEVEL_PDPT)
+        if paging.fmt.is_present(entry):
+            count += _count_tables(paging.fmt.table_address(entry), paging.LEVEL_PDPT)
         i += 1
     return count
 
@@ -167,8 +167,8 @@ def _count_tables(table, level):
     i = 0
     while i < paging.ENTRIES:
         entry = paging.read_entry(table + i * WORD)
-        if entry & paging.PTE_PRESENT and not (entry & paging.PTE_HUGE):
-            count += _count_tables(entry & paging.PTE_ADDR_MASK, level - 1)
+        if paging.fmt.is_present(entry) and not paging.fmt.is_block(entry):
+            count += _count_tables(paging.fmt.table_address(entry), level - 1)
         i += 1
     return count
 

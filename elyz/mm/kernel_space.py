@@ -16,7 +16,8 @@
           - the framebuffer in the direct map, write-combining.
         Every upper-half PML4 entry gets its PDPT now (supervisor-only), so
         address spaces made later share the whole kernel half.
-    activate(pml4)      programs the PAT (write-combining at index 1), turns on
+    activate(pml4)      programs the PAT (write-combining at index 1, the
+                        layout of elyz/mm/pte/x86_64.py), turns on
                         EFER.NXE, loads CR3, then sets CR0.WP, CR4.PGE, SMEP
                         and SMAP (elyz/mm/protection.py); records pml4 as the
                         kernel's. Returns nothing.
@@ -34,6 +35,7 @@
 from elyz.boot import bootinfo
 from elyz.lib import log
 from elyz.mm import paging, protection
+from elyz.mm.pte import x86_64 as x86_pte
 from elyz.abi.errors import error_name
 from elyz.rlib_kernel import cpu, image
 
@@ -235,7 +237,7 @@ def build(boot_info, alloc):
 
 def activate(pml4):
     """Switches the CPU to pml4 (see the module docstring); returns nothing."""
-    cpu.write_msr(paging.PAT_MSR, paging.PAT_MSR_VALUE)
+    cpu.write_msr(x86_pte.PAT_MSR, x86_pte.PAT_MSR_VALUE)
     if _space.nx_supported:
         cpu.write_msr(MSR_EFER, cpu.read_msr(MSR_EFER) | EFER_NXE)
     cpu.write_cr3(pml4)
