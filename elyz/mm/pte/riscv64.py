@@ -40,6 +40,7 @@ is 44 bits: 56-bit physical addresses.
 from elyz.mm.pte.common import (
     PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL,
     PAGE_WRITE_COMBINING, PAGE_UNCACHED)
+from elyz.rlib_kernel import rawmem
 
 NAME = 'riscv64'
 MAX_PHYS = (1 << 56) - 1
@@ -60,7 +61,7 @@ PTE_RSW_MASK = 3 << 8
 PTE_RWX = PTE_R | PTE_W | PTE_X
 PPN_SHIFT = 10
 PPN_MASK = (1 << 44) - 1
-RESERVED_MASK = 0x3FF << 54         # bits 63..54 (negative as a word)
+RESERVED_MASK = rawmem.to_word(0x3FF << 54)   # bits 63..54 (a negative word)
 
 
 def table_entry(table, lower):
