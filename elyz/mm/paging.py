@@ -680,7 +680,7 @@ def map(pml4, virt, phys, flags, alloc):
     err = _check_mapping(virt, phys, PAGE_SIZE, flags)
     if err:
         return err
-    leaf = fmt.leaf(phys, fmt.leaf_bits(flags, LEVEL_PT))
+    leaf = fmt.leaf(phys, fmt.page_bits(flags))
     return _map_leaf(pml4, virt, leaf, LEVEL_PT, alloc)
 
 
@@ -696,8 +696,8 @@ def map_range(pml4, virt, phys, size, flags, alloc, tlb=None):
     err = _check_mapping(virt, phys, size, flags)
     if err:
         return err
-    bits = fmt.leaf_bits(flags, LEVEL_PT)
-    large_bits = fmt.leaf_bits(flags, LEVEL_PD)
+    bits = fmt.page_bits(flags)
+    large_bits = fmt.block_bits(flags, LEVEL_PD)
     large = (flags & PAGE_ALLOW_LARGE) != 0
     offset = 0
     while offset < size:
@@ -732,7 +732,7 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
     err = _check_mapping(virt, 0, count * PAGE_SIZE, flags)
     if err:
         return err
-    bits = fmt.leaf_bits(flags, LEVEL_PT)
+    bits = fmt.page_bits(flags)
     done = 0
     while done < count and err == 0:
         v = virt + done * PAGE_SIZE
@@ -879,8 +879,11 @@ def protect(pml4, virt, flags, tlb=None):
         return E_ALIGN
     entry_phys = _find_entry(pml4, virt, level)
     entry = _read(entry_phys)
-    _write(entry_phys, fmt.leaf(fmt.leaf_address(entry, level), fmt.leaf_bits(flags, level)) |
-           (entry & fmt.KEPT_BITS))
+    if level == LEVEL_PT:
+        bits = fmt.page_bits(flags)
+    else:
+        bits = fmt.block_bits(flags, level)
+    _write(entry_phys, fmt.leaf(fmt.leaf_address(entry, level), bits) | (entry & fmt.KEPT_BITS))
     if tlb is not None:
         tlb.invalidate(virt)
     return 0

@@ -154,4 +154,4 @@ def _set_leaf_flags(pml4, virt, flags):
     entry = rawmem.load_u64(HHDM + entry_phys)
     fmt = paging.fmt
     rawmem.store_u64(HHDM + entry_phys, fmt.leaf(fmt.leaf_address(entry, 1),
-                                                 fmt.leaf_bits(flags, 1)))
+                                                 fmt.page_bits(flags)))

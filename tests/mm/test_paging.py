@@ -379,8 +379,8 @@ def test_pat_layout_puts_write_combining_at_index_1_and_uncached_at_index_3(pte_
         return (x86_64.PAT_MSR_VALUE >> (8 * index)) & 0xff
     assert [pat_type(i) for i in range(8)] == [0x06, 0x01, 0x07, 0x00,
                                                0x06, 0x04, 0x07, 0x00]
-    assert x86_64.leaf_bits(PAGE_WRITE_COMBINING, 1) == PTE_PRESENT | PTE_PWT     # index 1
-    assert x86_64.leaf_bits(PAGE_UNCACHED, 1) == PTE_PRESENT | PTE_PCD | PTE_PWT  # index 3
+    assert x86_64.page_bits(PAGE_WRITE_COMBINING) == PTE_PRESENT | PTE_PWT     # index 1
+    assert x86_64.page_bits(PAGE_UNCACHED) == PTE_PRESENT | PTE_PCD | PTE_PWT  # index 3
 
 
 # ------------------------------------------------------------ protect
@@ -732,7 +732,7 @@ def test_a_1gib_page_built_by_hand_translates_and_unmaps(frames, pml4):
     pdpt = paging.fmt.table_address(walk_entries(pml4, 0x1000)[0])
     fmt = paging.fmt
     rawmem.store_u64(pdpt + HHDM + 1 * 8,
-                     fmt.leaf(0x80000000, fmt.leaf_bits(PAGE_WRITE | PAGE_NO_EXECUTE, 3)))
+                     fmt.leaf(0x80000000, fmt.block_bits(PAGE_WRITE | PAGE_NO_EXECUTE, 3)))
     # the PDPT has one more present entry: its count says so too
     paging._add_count(pml4, 1)
     assert paging.wrong_counts(pml4) == 0

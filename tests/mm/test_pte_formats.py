@@ -38,6 +38,13 @@ def all_flag_sets():
 FORMATS = [pte.by_name(name) for name in pte.NAMES]
 
 
+def bits_at(fmt, flags, level):
+    """The bits of a leaf at level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB)."""
+    if level == 1:
+        return fmt.page_bits(flags)
+    return fmt.block_bits(flags, level)
+
+
 # ------------------------------------------------------------ every format
 
 @pytest.mark.parametrize('fmt', FORMATS, ids=pte.NAMES)
@@ -45,7 +52,7 @@ FORMATS = [pte.by_name(name) for name in pte.NAMES]
 def test_flags_and_frame_read_back_from_every_leaf(fmt, level):
     phys = PHYS & ~((1 << (12 + 9 * (level - 1))) - 1) or (1 << (12 + 9 * (level - 1)))
     for flags in all_flag_sets():
-        entry = fmt.leaf(phys, fmt.leaf_bits(flags, level))
+        entry = fmt.leaf(phys, bits_at(fmt, flags, level))
         assert fmt.is_present(entry)
         assert fmt.flags_of(entry, level) == flags, (fmt.NAME, level, flags)
         assert fmt.leaf_address(entry, level) == phys
@@ -68,7 +75,7 @@ def test_upper_half_table_entries_never_let_user_mode_through(fmt):
     for level in (2, 3, 4):
         assert not fmt.grants_user(fmt.table_entry(TABLE, False), level)
     for flags in all_flag_sets():
-        leaf = fmt.leaf(PHYS, fmt.leaf_bits(flags, 1))
+        leaf = fmt.leaf(PHYS, bits_at(fmt, flags, 1))
         assert fmt.grants_user(leaf, 1) == bool(flags & PAGE_USER)
 
 
@@ -77,7 +84,7 @@ def test_the_physical_limit(fmt):
     assert fmt.MAX_PHYS == {'x86_64': (1 << 52) - 1, 'aarch64': (1 << 48) - 1,
                             'riscv64': (1 << 56) - 1, 'loongarch64': (1 << 48) - 1}[fmt.NAME]
     top = fmt.MAX_PHYS + 1 - PAGE_SIZE
-    assert fmt.leaf_address(fmt.leaf(top, fmt.leaf_bits(0, 1)), 1) == top
+    assert fmt.leaf_address(fmt.leaf(top, bits_at(fmt, 0, 1)), 1) == top
 
 
 def test_the_format_follows_karch(monkeypatch):
@@ -102,12 +109,12 @@ def test_the_format_follows_karch(monkeypatch):
 # ------------------------------------------------------------ x86_64
 
 def test_x86_user_rw_nx_page():
-    assert x86_64.leaf(PHYS, x86_64.leaf_bits(USER_RW_NX, 1)) == (
+    assert x86_64.leaf(PHYS, bits_at(x86_64, USER_RW_NX, 1)) == (
         PHYS | x86_64.PTE_PRESENT | x86_64.PTE_WRITABLE | x86_64.PTE_USER | x86_64.PTE_NX)
 
 
 def test_x86_large_leaves_have_ps_and_tables_carry_the_count_bits_clear():
-    assert x86_64.leaf_bits(0, 2) == x86_64.PTE_PRESENT | x86_64.PTE_HUGE
+    assert bits_at(x86_64, 0, 2) == x86_64.PTE_PRESENT | x86_64.PTE_HUGE
     assert x86_64.table_entry(TABLE, True) == TABLE | 0b111
     assert x86_64.table_entry(TABLE, False) == TABLE | 0b011
     assert x86_64.COUNT_IN_ENTRY and x86_64.COUNT_MASK == 0x3FF << 52
@@ -120,30 +127,30 @@ A_COMMON = A.AF | (0b11 << 8)                   # AF, SH inner shareable
 
 
 def test_aarch64_user_rw_nx_page():
-    assert A.leaf(PHYS, A.leaf_bits(USER_RW_NX, 1)) == (
+    assert A.leaf(PHYS, bits_at(A, USER_RW_NX, 1)) == (
         PHYS | 0b11 | A_COMMON | (1 << 6) | (1 << 54) | (1 << 53) | (1 << 11))
 
 
 def test_aarch64_user_read_execute_page_is_never_kernel_executable():
-    assert A.leaf_bits(PAGE_USER, 1) == (
+    assert bits_at(A, PAGE_USER, 1) == (
         0b11 | A_COMMON | (1 << 7) | (1 << 6) | (1 << 53) | (1 << 11))
 
 
 def test_aarch64_kernel_text_page_is_never_user_executable():
-    assert A.leaf_bits(KERNEL_RO_X_GLOBAL, 1) == 0b11 | A_COMMON | (1 << 7) | (1 << 54)
+    assert bits_at(A, KERNEL_RO_X_GLOBAL, 1) == 0b11 | A_COMMON | (1 << 7) | (1 << 54)
 
 
 def test_aarch64_kernel_data_block_at_2mib_and_1gib():
     bits = 0b01 | A_COMMON | (1 << 54) | (1 << 53)
-    assert A.leaf_bits(KERNEL_RW_NX_GLOBAL, 2) == bits
-    assert A.leaf_bits(KERNEL_RW_NX_GLOBAL, 3) == bits
+    assert bits_at(A, KERNEL_RW_NX_GLOBAL, 2) == bits
+    assert bits_at(A, KERNEL_RW_NX_GLOBAL, 3) == bits
     assert A.leaf(LARGE_PHYS, bits) & 0b11 == 0b01
 
 
 def test_aarch64_cache_modes_index_the_mair():
-    assert (A.leaf_bits(0, 1) >> 2) & 7 == 0
-    assert (A.leaf_bits(PAGE_UNCACHED, 1) >> 2) & 7 == 1
-    assert (A.leaf_bits(PAGE_WRITE_COMBINING, 1) >> 2) & 7 == 2
+    assert (bits_at(A, 0, 1) >> 2) & 7 == 0
+    assert (bits_at(A, PAGE_UNCACHED, 1) >> 2) & 7 == 1
+    assert (bits_at(A, PAGE_WRITE_COMBINING, 1) >> 2) & 7 == 2
     mair = [(A.MAIR_VALUE >> (8 * i)) & 0xff for i in range(8)]
     assert mair[:3] == [0xff, 0x04, 0x44]       # normal WB, device nGnRE, normal NC
 
@@ -157,7 +164,7 @@ def test_aarch64_table_descriptors():
 def test_aarch64_w_xor_x_between_privilege_levels():
     for flags in all_flag_sets():
         for level in (1, 2):
-            bits = A.leaf_bits(flags, level)
+            bits = bits_at(A, flags, level)
             assert bits & A.AF
             if flags & PAGE_USER:
                 assert bits & A.PXN                     # never kernel-executable
@@ -172,22 +179,22 @@ R = riscv64
 
 
 def test_riscv_user_rw_nx_page():
-    assert R.leaf(PHYS, R.leaf_bits(USER_RW_NX, 1)) == (
+    assert R.leaf(PHYS, bits_at(R, USER_RW_NX, 1)) == (
         (PHYS >> 12) << 10 | R.PTE_V | R.PTE_R | R.PTE_W | R.PTE_U | R.PTE_A | R.PTE_D)
     assert [R.PTE_V, R.PTE_R, R.PTE_W, R.PTE_X, R.PTE_U, R.PTE_G, R.PTE_A, R.PTE_D] == \
         [1 << i for i in range(8)]
 
 
 def test_riscv_kernel_text_page_and_a_non_leaf():
-    assert R.leaf_bits(KERNEL_RO_X_GLOBAL, 1) == (
+    assert bits_at(R, KERNEL_RO_X_GLOBAL, 1) == (
         R.PTE_V | R.PTE_R | R.PTE_X | R.PTE_G | R.PTE_A | R.PTE_D)
     assert R.table_entry(TABLE, True) == R.table_entry(TABLE, False) == (TABLE >> 12) << 10 | 1
 
 
 def test_riscv_leaves_are_the_same_at_every_level_and_cache_modes_go_to_rsw():
-    assert R.leaf_bits(USER_RW_NX, 1) == R.leaf_bits(USER_RW_NX, 2) == R.leaf_bits(USER_RW_NX, 3)
-    assert R.leaf_bits(PAGE_WRITE_COMBINING, 1) & (3 << 8) == 1 << 8
-    assert R.leaf_bits(PAGE_UNCACHED, 1) & (3 << 8) == 3 << 8
+    assert bits_at(R, USER_RW_NX, 1) == bits_at(R, USER_RW_NX, 2) == bits_at(R, USER_RW_NX, 3)
+    assert bits_at(R, PAGE_WRITE_COMBINING, 1) & (3 << 8) == 1 << 8
+    assert bits_at(R, PAGE_UNCACHED, 1) & (3 << 8) == 3 << 8
 
 
 def entries_under(table, level):
@@ -234,27 +241,27 @@ L = loongarch64
 
 
 def test_loongarch_user_rw_nx_page():
-    assert L.leaf(PHYS, L.leaf_bits(USER_RW_NX, 1)) == (
+    assert L.leaf(PHYS, bits_at(L, USER_RW_NX, 1)) == (
         PHYS | 1 | (1 << 1) | (3 << 2) | (1 << 4) | (1 << 7) | (1 << 8) | (1 << 62))
 
 
 def test_loongarch_kernel_text_page_is_plv0_global_cached():
-    assert L.leaf_bits(KERNEL_RO_X_GLOBAL, 1) == 1 | (1 << 4) | (1 << 6) | (1 << 7)
+    assert bits_at(L, KERNEL_RO_X_GLOBAL, 1) == 1 | (1 << 4) | (1 << 6) | (1 << 7)
 
 
 def test_loongarch_huge_leaves_move_global_to_bit_12():
-    assert L.leaf_bits(KERNEL_RW_NX_GLOBAL, 2) == (
+    assert bits_at(L, KERNEL_RW_NX_GLOBAL, 2) == (
         1 | (1 << 1) | (1 << 4) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 12) | (1 << 62))
-    assert L.leaf_bits(PAGE_WRITE, 3) & ((1 << 6) | (1 << 12)) == 1 << 6       # huge, not global
-    assert L.leaf_address(L.leaf(LARGE_PHYS, L.leaf_bits(PAGE_GLOBAL, 2)), 2) == LARGE_PHYS
+    assert bits_at(L, PAGE_WRITE, 3) & ((1 << 6) | (1 << 12)) == 1 << 6       # huge, not global
+    assert L.leaf_address(L.leaf(LARGE_PHYS, bits_at(L, PAGE_GLOBAL, 2)), 2) == LARGE_PHYS
 
 
 def test_loongarch_cache_modes_and_directory_entries():
-    assert L.leaf_bits(PAGE_UNCACHED, 1) & (3 << 4) == 0 << 4           # strongly-ordered UC
-    assert L.leaf_bits(PAGE_WRITE_COMBINING, 1) & (3 << 4) == 2 << 4    # weakly-ordered UC
-    assert L.leaf_bits(0, 1) & (3 << 4) == 1 << 4                      # coherent cached
+    assert bits_at(L, PAGE_UNCACHED, 1) & (3 << 4) == 0 << 4           # strongly-ordered UC
+    assert bits_at(L, PAGE_WRITE_COMBINING, 1) & (3 << 4) == 2 << 4    # weakly-ordered UC
+    assert bits_at(L, 0, 1) & (3 << 4) == 1 << 4                      # coherent cached
     assert L.table_entry(TABLE, True) == L.table_entry(TABLE, False) == TABLE
-    assert L.leaf_bits(USER_RW_NX, 1) & (L.PTE_NR | L.PTE_RPLV) == 0
+    assert bits_at(L, USER_RW_NX, 1) & (L.PTE_NR | L.PTE_RPLV) == 0
 
 
 def test_loongarch_page_walk_controllers_describe_4_levels_of_9_bits():

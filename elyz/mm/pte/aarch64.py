@@ -88,11 +88,8 @@ def table_entry(table, lower):
     return table | KERNEL_TABLE_BITS
 
 
-def leaf_bits(flags, level):
-    if level > LEVEL_PT:
-        bits = DESC_BLOCK | AF | SH_INNER
-    else:
-        bits = DESC_PAGE | AF | SH_INNER
+def page_bits(flags):
+    bits = DESC_PAGE | AF | SH_INNER
     if not (flags & PAGE_WRITE):
         bits |= AP_RDONLY
     if flags & PAGE_USER:
@@ -110,6 +107,11 @@ def leaf_bits(flags, level):
     elif flags & PAGE_UNCACHED:
         bits |= ATTR_DEVICE
     return bits
+
+
+def block_bits(flags, level):
+    """A block descriptor: the page's bits with type 0b01."""
+    return (page_bits(flags) & ~DESC_TYPE_MASK) | DESC_BLOCK
 
 
 def leaf(phys, bits):

@@ -81,7 +81,7 @@ def table_entry(table, lower):
     return table
 
 
-def leaf_bits(flags, level):
+def page_bits(flags):
     bits = PTE_V | PTE_P
     if flags & PAGE_WRITE:
         bits |= PTE_D | PTE_W
@@ -93,12 +93,16 @@ def leaf_bits(flags, level):
         bits |= PTE_MAT_WUC
     elif not (flags & PAGE_UNCACHED):
         bits |= PTE_MAT_CC
-    if level > LEVEL_PT:
-        bits |= PTE_HUGE
-        if flags & PAGE_GLOBAL:
-            bits |= PTE_HGLOBAL
-    elif flags & PAGE_GLOBAL:
+    if flags & PAGE_GLOBAL:
         bits |= PTE_G
+    return bits
+
+
+def block_bits(flags, level):
+    """A huge leaf: HUGE in bit 6, the global bit moved to bit 12."""
+    bits = page_bits(flags & ~PAGE_GLOBAL) | PTE_HUGE
+    if flags & PAGE_GLOBAL:
+        bits |= PTE_HGLOBAL
     return bits
 
 

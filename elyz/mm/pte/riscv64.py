@@ -68,7 +68,7 @@ def table_entry(table, lower):
     return ((table >> 12) << PPN_SHIFT) | PTE_V
 
 
-def leaf_bits(flags, level):
+def page_bits(flags):
     bits = PTE_V | PTE_R | PTE_A | PTE_D
     if flags & PAGE_WRITE:
         bits |= PTE_W
@@ -83,6 +83,11 @@ def leaf_bits(flags, level):
     elif flags & PAGE_UNCACHED:
         bits |= PTE_RSW_UC
     return bits
+
+
+def block_bits(flags, level):
+    """A leaf is a leaf at any level."""
+    return page_bits(flags)
 
 
 def leaf(phys, bits):

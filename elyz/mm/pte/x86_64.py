@@ -9,9 +9,10 @@ The format interface (every module of elyz/mm/pte has the same names):
                            array, one count per frame
     table_entry(table, lower) -> an entry naming the table at phys table, on
                            a lower-half (lower=True) or upper-half walk
-    leaf_bits(flags, level) -> every bit of a leaf at level (1: 4 KiB,
-                           2: 2 MiB, 3: 1 GiB) for valid PAGE_* flags, but
-                           the address; leaf(phys, bits) -> the entry
+    page_bits(flags)       -> every bit of a 4 KiB leaf with valid PAGE_*
+                           flags, but the address
+    block_bits(flags, level) -> the same for a 2 MiB (level 2) or 1 GiB
+                           (level 3) leaf;  leaf(phys, bits) -> the entry
     is_present(entry)      is_block(entry): does a present entry of a level
                            2 or 3 table map memory itself (else it names a
                            table; level 1 entries are always leaves)
@@ -52,7 +53,7 @@ reads anyway.  Upper-half entries carry no count.
 """
 
 from elyz.mm.pte.common import (
-    leaf_frame, LEVEL_PT, PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL,
+    leaf_frame, PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL,
     PAGE_WRITE_COMBINING, PAGE_UNCACHED)
 from elyz.rlib_kernel import rawmem
 
@@ -113,8 +114,8 @@ def table_entry(table, lower):
     return table | KERNEL_TABLE_ENTRY_BITS
 
 
-def leaf_bits(flags, level):
-    """Returns the bits of a leaf at level with PAGE_* flags, but the
+def page_bits(flags):
+    """Returns the bits of a 4 KiB leaf with PAGE_* flags, but the
     address; negative with PAGE_NO_EXECUTE (bit 63)."""
     bits = PTE_PRESENT
     if flags & PAGE_WRITE:
@@ -129,13 +130,17 @@ def leaf_bits(flags, level):
         bits |= PTE_PWT                     # PAT index 1
     if flags & PAGE_UNCACHED:
         bits |= PTE_PCD | PTE_PWT           # PAT index 3
-    if level > LEVEL_PT:
-        bits |= PTE_HUGE
     return bits
 
 
+def block_bits(flags, level):
+    """Returns the bits of a 2 MiB or 1 GiB leaf: PS set."""
+    return page_bits(flags) | PTE_HUGE
+
+
 def leaf(phys, bits):
-    """Returns the leaf entry mapping the frame at phys with leaf_bits bits."""
+    """Returns the leaf entry mapping the frame at phys with page_bits or
+    block_bits bits."""
     return phys | bits
 
 
