@@ -729,10 +729,12 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
     (telling tlb, as map_range does)."""
     if count < 0:
         return E_INVALID
+    # before the check: nothing live across the call (it may be in
+    # another C file, whose clobbers the C compiler cannot see)
+    bits = fmt.page_bits(flags)
     err = _check_mapping(virt, 0, count * PAGE_SIZE, flags)
     if err:
         return err
-    bits = fmt.page_bits(flags)
     done = 0
     while done < count and err == 0:
         v = virt + done * PAGE_SIZE

@@ -117,7 +117,7 @@ def table_entry(table, lower):
 def page_bits(flags):
     """Returns the bits of a 4 KiB leaf with PAGE_* flags, but the
     address; negative with PAGE_NO_EXECUTE (bit 63)."""
-    bits = PTE_PRESENT
+    bits = 0
     if flags & PAGE_WRITE:
         bits |= PTE_WRITABLE
     if flags & PAGE_USER:
@@ -130,7 +130,7 @@ def page_bits(flags):
         bits |= PTE_PWT                     # PAT index 1
     if flags & PAGE_UNCACHED:
         bits |= PTE_PCD | PTE_PWT           # PAT index 3
-    return bits
+    return bits | PTE_PRESENT
 
 
 def block_bits(flags, level):
