@@ -205,7 +205,8 @@ def _read(entry_phys):
 
 def read_entry(entry_phys):
     """Returns the raw 64-bit entry at physical address entry_phys (for
-    walkers outside this module, such as elyz/mm/audit.py)."""
+    walkers outside this module, such as elyz/mm/audit.py, which read it
+    through fmt)."""
     return _read(entry_phys)
 
 
@@ -932,9 +933,10 @@ def get_flags(pml4, virt):
 
 
 def wrong_counts(pml4):
-    """Returns how many lower-half entries pointing at a table keep a count
-    that differs from the present entries of that table (0: every count is
-    exact).  Walks every lower-half table: for tests and self-tests."""
+    """Returns how many lower-half tables below the root have a count (in
+    the entry naming them, or in the side array: see "Counts") that differs
+    from their present entries (0: every count is exact).  Walks every
+    lower-half table: for tests and self-tests."""
     wrong = 0
     i = 0
     while i < KERNEL_HALF_FIRST:
@@ -946,8 +948,8 @@ def wrong_counts(pml4):
 
 
 def _wrong_counts_under(entry, level):
-    """Returns the wrong counts in entry (pointing at a table at level) and
-    in the entries of that table and below."""
+    """Returns the wrong counts of the table entry names (at level) and of
+    the tables below it."""
     table = fmt.table_address(entry)
     wrong = 0
     present = 0
