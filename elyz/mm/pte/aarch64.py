@@ -37,10 +37,10 @@ T0SZ = 17 a TTBR0 walk covers exactly the lower half, entries 0..255.
            below a lower-half table is kernel-executable, whatever its leaf
            says.  The leaf decides everything else.
 
-The present-entry count: a table descriptor has only bits 58..55 free for
-software (4 bits, and 52..51 are not ignored in every configuration), too
-few for 0..512, so the counts live in paging's side array (COUNT_IN_ENTRY
-False).  The physical addresses are 48-bit (no FEAT_LPA).
+The present-entry count: a table descriptor ignores only bits 58..52 (7
+bits, at most 127), too few for 0..512, so the counts live in paging's side
+array (COUNT_IN_ENTRY False).  The physical addresses are 48-bit (no
+FEAT_LPA).
 """
 
 from elyz.mm.pte.common import (
