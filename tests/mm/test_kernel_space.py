@@ -6,6 +6,7 @@ from elyz.boot import bootinfo, memmap
 from elyz.boot.bootinfo import BootInfo
 from elyz.lib import log
 from elyz.mm import audit, kernel_space, paging, protection
+from elyz.mm.pte import x86_64
 from elyz.abi.errors import E_NOT_MAPPED
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import cpu, image, rawmem
@@ -79,7 +80,7 @@ def test_activate_loads_cr3_sets_nx_and_programs_the_pat(space):
     info, layout, pml4 = space
     emulated = cpu.emulated()
     assert emulated.cr3 == pml4
-    assert emulated.msrs[paging.PAT_MSR] == paging.PAT_MSR_VALUE
+    assert emulated.msrs[x86_64.PAT_MSR] == x86_64.PAT_MSR_VALUE
     assert emulated.msrs[kernel_space.MSR_EFER] & kernel_space.EFER_NXE
 
 
@@ -170,7 +171,7 @@ def test_kernel_half_entries_are_supervisor_only(space):
     info, layout, pml4 = space
     for index in range(256, 512):
         entry = rawmem.load_u64(HHDM + pml4 + index * 8)
-        assert entry & paging.PTE_PRESENT and not entry & paging.PTE_USER, index
+        assert entry & x86_64.PTE_PRESENT and not entry & x86_64.PTE_USER, index
 
 
 def test_activate_sets_write_protect_global_pages_smep_and_smap(space):
