@@ -4,7 +4,7 @@
  * address (adr/adrp are pc-relative, so they yield physical addresses
  * here), and puts the device tree at the start of RAM (x0 is 0 for an
  * ELF).  _start clears .bss, programs MAIR_EL1 and TCR_EL1 (4 KiB granule,
- * 48-bit addresses in both halves), builds one early root table used
+ * 47-bit user and 48-bit kernel addresses), builds one early root table used
  * through both TTBR0_EL1 and TTBR1_EL1, and turns the MMU on:
  *
  *   root[0]   -> identity map of 0..4 GiB in 1 GiB blocks (0..1 GiB device
@@ -23,9 +23,13 @@
 #include "boot.h"
 
 #define MAIR_VALUE      0x4404ff
-/* T0SZ = T1SZ = 16 (48 bits), inner/outer write-back, inner shareable,
- * TG0 = 4 KiB, TG1 = 4 KiB; IPS from ID_AA64MMFR0_EL1 below. */
-#define TCR_VALUE       ((16 << 0) | (1 << 8) | (1 << 10) | (3 << 12) | (0 << 14) | \
+/* T0SZ = 17: TTBR0 translates the 128 TiB user half only, so a TTBR0 walk
+ * never indexes the kernel's root entries 256..511 (an address with bit 47
+ * set and bits 63..48 clear faults, as on x86_64 and Sv48); T1SZ = 16: the
+ * upper 256 TiB through TTBR1, the same root table.  Inner/outer
+ * write-back, inner shareable, TG0 = 4 KiB, TG1 = 4 KiB; IPS from
+ * ID_AA64MMFR0_EL1 below. */
+#define TCR_VALUE       ((17 << 0) | (1 << 8) | (1 << 10) | (3 << 12) | (0 << 14) | \
                          (16 << 16) | (1 << 24) | (1 << 26) | (3 << 28) | (2 << 30))
 #define DESC_TABLE      0x3
 /* block: valid, AF, inner shareable, EL1 read-write; AttrIndx in bits 4:2 */

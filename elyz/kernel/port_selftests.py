@@ -1,5 +1,5 @@
 """The trap and timer self-tests of the aarch64, riscv64 and loongarch64
-ports (x86_64's are elyz/kernel/trap_selftests.py): the same three claims.
+ports (x86_64's are elyz/kernel/trap_selftests.py): the same claims, and one about the lower half.
 
     interrupts.page_fault_caught   a load from an unmapped address traps,
                                    is recorded with its address, and the
@@ -8,6 +8,12 @@ ports (x86_64's are elyz/kernel/trap_selftests.py): the same three claims.
                                    execution continues after it
     interrupts.timer_ticks_advance the tick interrupt arrives, and waiting
                                    for an interrupt returns
+    paging.no_kernel_alias_below   the kernel image's address with its top 16
+                                   bits cleared (bit 47 set: above the user
+                                   half) faults: no lower-half address reaches
+                                   the kernel's tables (aarch64: TTBR0 covers
+                                   47 bits only; riscv64 Sv48, loongarch64:
+                                   not canonical)
     interrupts.timer_rate          ticks counted over 200 ms of the
                                    architectural counter are within 3x of
                                    TICKS_PER_SECOND (a wrong divider is
@@ -61,6 +67,18 @@ def test_page_fault_caught():
     return None
 
 
+LOW_48_BITS = (1 << 48) - 1
+
+
+def test_no_kernel_alias_below():
+    """Returns None, or why a lower-half alias of the kernel was readable."""
+    alias = image.kernel_start() & LOW_48_BITS
+    porttraps.probe_read(alias)
+    if not porttraps.probe_faulted():
+        return 'the kernel image is readable at its lower-half alias'
+    return None
+
+
 def test_breakpoint_returns():
     """Returns None, or why the breakpoint did not trap exactly once."""
     before = porttraps.breakpoint_count()
@@ -108,8 +126,9 @@ def test_timer_rate():
 
 
 def register_all():
-    """Registers the four tests (called once, at import by portmain)."""
+    """Registers the five tests (called once, at import by portmain)."""
     selftest.register('interrupts.page_fault_caught', test_page_fault_caught)
+    selftest.register('paging.no_kernel_alias_below', test_no_kernel_alias_below)
     selftest.register('interrupts.breakpoint_returns', test_breakpoint_returns)
     selftest.register('interrupts.timer_ticks_advance', test_timer_ticks_advance)
     selftest.register('interrupts.timer_rate', test_timer_rate)
