@@ -6,7 +6,7 @@
 #define ELYZ_BOOT_DEVICETREE    4
 
 #define ELYZ_BOOT_STACK_SIZE    (64 * 1024)
-#define ELYZ_STACK_GUARD_SIZE   4096
+#define ELYZ_STACK_GUARD_SIZE   16384   /* linker.ld BLOCK: see stacks.S */
 #define ELYZ_STACK_CHECK_RESERVE (8 * 1024)
 /* The early direct map boot.S builds (elyz/boot/layout.py EARLY_HHDM),
  * covering physical 0 .. ELYZ_EARLY_MAP_SIZE in 2 MiB pages. */
