@@ -37,6 +37,9 @@ static inline long elyz_rv_sbi_call(long ext, long fid, long arg0, long arg1)
     __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
     return a0;
 }
+/* sstatus.SUM (bit 18): S-mode may touch U pages (the SMAP window). */
+static inline void elyz_rv_sum_on(void) { __asm__ volatile("csrs sstatus, %0" : : "r"(1L << 18) : "memory"); }
+static inline void elyz_rv_sum_off(void) { __asm__ volatile("csrc sstatus, %0" : : "r"(1L << 18) : "memory"); }
 static inline void elyz_breakpoint(void) { __asm__ volatile(".option push; .option norvc; ebreak; .option pop" ::: "memory"); }
 extern void elyz_init_traps(void);
 #endif

@@ -73,7 +73,12 @@ from elyz.abi.rights import (KIND_MEMORY, KIND_PROCESS, MEMORY_RIGHTS, PROT_EXEC
                              PROT_READ, PROT_WRITE, RIGHT_BORROW, RIGHT_CLONE, RIGHT_GIVE,
                              RIGHT_MAP, RIGHT_READ, RIGHT_TRANSFER, RIGHT_WAIT, RIGHT_WRITE,
                              STRENGTH_STRONG, STRENGTH_WEAK)
-from elyz.kernel import selftest, traps
+from elyz.kernel import selftest
+from elyz.rlib_kernel.karch import KARCH
+if KARCH == 'x86_64':
+    from elyz.kernel import traps
+else:
+    from elyz.kernel import porttraps as traps      # the same probe functions
 from elyz.lib import clock, log
 from elyz.mm import address_space, heap, kernel_space, protection
 from elyz.mm.pmm import pmm
@@ -221,8 +226,7 @@ def _faults_not_present(vaddr):
     _user_read(vaddr)
     if not traps.probe_faulted():
         return False
-    return (traps.probe_fault_address() == vaddr and
-            traps.probe_fault_error_code() & traps.PF_PROTECTION == 0)
+    return traps.probe_fault_address() == vaddr and not traps.probe_fault_was_protection()
 
 
 # ------------------------------------------------------------ the tests
@@ -728,8 +732,7 @@ def _release_unmaps():
         return 'the other process does not see the shared page'
     if _user_write(VA2, 0):
         return 'a store through a read-only mapping did not fault'
-    cause = traps.probe_fault_error_code()
-    if cause & traps.PF_PROTECTION == 0 or cause & traps.PF_WRITE == 0:
+    if not traps.probe_fault_was_protection() or not traps.probe_fault_was_write():
         return 'the read-only store did not fault as a write protection violation'
     if not _faults_not_present(VA):
         return 'the other process address space has the first one mapping'

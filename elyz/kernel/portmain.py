@@ -8,14 +8,15 @@ trap vector -> memory summary -> PMM, kernel page tables, heap
 gave one -> the timer tick and interrupts on -> self-tests
 (elyz.selftest) -> idle.  User mode is not part of the ports yet.
 
-Command line words: elyz.selftest, elyz.panic, elyz.exit, as on x86_64.
+Command line words: elyz.selftest, elyz.bench (elyz/kernel/port_bench.py),
+elyz.panic, elyz.exit, as on x86_64.
 """
 
 from elyz import version
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import uart_mmio
 from elyz.kernel import boot, core_selftests, display, memory, panic, porttraps
-from elyz.kernel import port_selftests, protection_selftests, qemu, selftest
+from elyz.kernel import port_bench, port_selftests, protection_selftests, qemu, selftest
 from elyz.lib import log
 from elyz.mm import kernel_space
 from elyz.rlib_kernel import cpu
@@ -60,6 +61,7 @@ def kmain(protocol, info_address, hhdm_offset):
     qemu.set_device_window(hhdm_offset)
     qemu.request_exit(boot_info.cmdline_has('elyz.exit'))
     print_banner(boot_info)
+    port_bench.note_banner()
     if status != 0:
         log.begin(log.ERROR)
         log.put('boot information unreadable: ')
@@ -78,6 +80,8 @@ def kmain(protocol, info_address, hhdm_offset):
     failed = 0
     if boot_info.cmdline_has('elyz.selftest'):
         failed = selftest.run_all()
+    if boot_info.cmdline_has('elyz.bench'):
+        port_bench.run_all()
     if boot_info.cmdline_has('elyz.panic'):
         panic.panic('requested on the command line (elyz.panic)')
     if qemu.exit_requested():

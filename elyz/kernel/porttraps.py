@@ -11,7 +11,8 @@ arch/<karch>/trap.S; the frame is elyz/rlib_kernel/portframe.py).
                              never fails (logs a warning and leaves the clock
                              stopped)
     interrupts_ready()       True once interrupts are on (translated)
-    dispatch(frame)          rpy_trap: the tick; a breakpoint (counted, then
+    dispatch(frame)          rpy_trap: the tick (and the leases it expires,
+                             elyz/obj/api.py expire_leases); a breakpoint (counted, then
                              stepped over); a page fault at a probe's access
                              (recorded, resumed at the probe's fixup); a fault
                              in a stack's guard page ("kernel stack
@@ -30,7 +31,8 @@ from rpython.rlib.objectmodel import we_are_translated
 
 from elyz.kernel import panic
 from elyz.lib import clock, log
-from elyz.mm import kernel_space, paging
+from elyz.mm import address_space, kernel_space, paging
+from elyz.obj import api as objects
 from elyz.rlib_kernel import cpu, image, portframe
 from elyz.rlib_kernel import traps as arch_traps
 from elyz.rlib_kernel.port import machine
@@ -115,6 +117,7 @@ def dispatch(frame):
     kind = machine.classify(frame)
     if kind == TRAP_TIMER:
         clock.tick()
+        objects.expire_leases(clock.ticks())
         machine.timer_acknowledge()
     elif kind == TRAP_BREAKPOINT:
         _state.breakpoints += 1
@@ -142,8 +145,10 @@ def _resume_probe(frame):
 
 
 def _mapped(addr):
-    """Returns True when addr is mapped in the kernel's active tables."""
-    root = kernel_space.kernel_pml4()
+    """Returns True when addr is mapped in the active tables."""
+    root = address_space.current()
+    if root == 0:
+        root = kernel_space.kernel_pml4()
     return root != 0 and paging.translate(root, addr) >= 0
 
 

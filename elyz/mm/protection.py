@@ -1,4 +1,5 @@
-"""The CPU's memory-protection switches (x86_64), set when the kernel's own
+"""The CPU's memory-protection switches (x86_64; on a port only the
+user-access window, through its machine module), set when the kernel's own
 page tables go live (kernel_space.activate).
 
     enable()             sets CR0.WP (read-only pages bind the kernel too),
@@ -22,6 +23,8 @@ SMAP); CPUID leaf 7 (structured extended features).
 
 from elyz.lib import log
 from elyz.rlib_kernel import cpu
+from elyz.rlib_kernel.karch import KARCH
+from elyz.rlib_kernel.port import machine
 
 CR0_WP = 1 << 16            # supervisor writes obey read-only pages
 CR0_PG = 1 << 31
@@ -123,13 +126,17 @@ def _put_on_off(on):
 def user_access_begin():
     """Lets the kernel touch user pages (stac) until user_access_end();
     returns nothing.  Keep the window to the copy itself."""
-    if _state.smap_on:
+    if KARCH != 'x86_64':
+        machine.user_access_begin()
+    elif _state.smap_on:
         cpu.stac()
 
 
 def user_access_end():
     """Closes the window user_access_begin() opened (clac); returns nothing."""
-    if _state.smap_on:
+    if KARCH != 'x86_64':
+        machine.user_access_end()
+    elif _state.smap_on:
         cpu.clac()
 
 

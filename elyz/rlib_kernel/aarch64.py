@@ -16,6 +16,9 @@ The interface of elyz/rlib_kernel/riscv64.py (see there), with:
                              end of the interrupt to the GIC
     activate_root(root)      TTBR0_EL1 and TTBR1_EL1 <- root (the one root
                              table holds both halves), TLB flushed
+    user_access_begin/end()  nothing: cortex-a72 (ARMv8.0) has no PAN, so
+                             EL1 may always touch EL0 pages (the SMAP analogue
+                             would be PSTATE.PAN on ARMv8.1 and later)
     exit_qemu(code, hhdm)    semihosting SYS_EXIT (QEMU exits with code;
                              needs -semihosting-config enable=on)
 """
@@ -246,6 +249,14 @@ def invalidate_page(virt):
 def invalidate_all():
     """Drops every TLB entry of EL1; returns nothing."""
     _tlbi_all()
+
+
+def user_access_begin():
+    """No PAN on this CPU: the window is always open; returns nothing."""
+
+
+def user_access_end():
+    """No PAN on this CPU; returns nothing."""
 
 
 def exit_qemu(code, hhdm_offset):

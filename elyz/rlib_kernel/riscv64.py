@@ -17,6 +17,9 @@ one of KARCH; elyz/kernel/porttraps.py and portmain.py use it):
                              the interrupt controller's register blocks, 0
                              when none; the SBI timer needs none)
     EXIT_DEVICE, EXIT_DEVICE_SIZE   physical registers exit_qemu writes (0: none)
+    user_access_begin() / user_access_end()   open and close the kernel's
+                             window onto user pages (riscv64: sstatus.SUM;
+                             S-mode can never touch a U page outside it)
     timer_acknowledge()      arms the next tick (clears the pending STIP)
     counter() -> the free-running time counter   counter_frequency() -> Hz
     activate_root(root)      satp <- Sv48 | root >> 12, with sfence.vma
@@ -78,6 +81,7 @@ class EmulatedRiscv64(object):
         self.flushes = 0
         self.breakpoints = 0
         self.exit_code = -1
+        self.sum = False
 
 
 _emulated = [EmulatedRiscv64()]
@@ -124,6 +128,8 @@ _rdtime = _ext('elyz_rdtsc', [], S, _tick)
 _breakpoint = _ext('elyz_breakpoint', [], V,
                    lambda: setattr(_emulated[0], 'breakpoints', _emulated[0].breakpoints + 1))
 _init_traps = _ext('elyz_init_traps', [], V, lambda: None)
+_sum_on = _ext('elyz_rv_sum_on', [], V, lambda: setattr(_emulated[0], 'sum', True))
+_sum_off = _ext('elyz_rv_sum_off', [], V, lambda: setattr(_emulated[0], 'sum', False))
 
 
 class _Timer(object):
@@ -250,6 +256,16 @@ def invalidate_page(virt):
 def invalidate_all():
     """Drops every TLB entry; returns nothing."""
     _sfence_all()
+
+
+def user_access_begin():
+    """Sets sstatus.SUM: the kernel may touch user pages; returns nothing."""
+    _sum_on()
+
+
+def user_access_end():
+    """Clears sstatus.SUM; returns nothing."""
+    _sum_off()
 
 
 def exit_qemu(code, hhdm_offset):
