@@ -29,6 +29,9 @@ The interface of elyz/rlib_kernel/riscv64.py (see there), with:
                              status 0 whatever the code (QEMU 7.2's virt
                              has no device that carries an exit status)
     EXIT_DEVICE, EXIT_DEVICE_SIZE   that register's page
+    user_access_begin/end()  nothing: LoongArch has no SMAP-like window (a
+                             page's RPLV bit would bar PLV0 from it for good,
+                             and elyz/mm/pte/loongarch64.py never sets it)
 
 Untranslated, `emulated()` records what was programmed (roots, TCFG,
 ECFG, timer clears, invalidations, the exit write).
@@ -292,6 +295,14 @@ def invalidate_page(virt):
 def invalidate_all():
     """Drops every TLB entry; returns nothing."""
     _invtlb_all()
+
+
+def user_access_begin():
+    """No user-access window on LoongArch: always open; returns nothing."""
+
+
+def user_access_end():
+    """No user-access window on LoongArch; returns nothing."""
 
 
 def exit_qemu(code, hhdm_offset):

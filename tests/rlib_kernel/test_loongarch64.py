@@ -196,3 +196,8 @@ def _machine_entry(frame):
 
 def test_the_module_is_valid_rpython():
     rpycheck.rtype([(_machine_entry, [int])])
+
+
+def test_there_is_no_user_access_window(machine):
+    la.user_access_begin()
+    la.user_access_end()
