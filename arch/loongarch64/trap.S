@@ -123,7 +123,9 @@ elyz_init_traps:
  * lddir follows the directory entries (physical addresses) of
  * TLBRBADV from the root CSR.PGD selects, ldpte loads the even and odd
  * leaves of the pair, tlbfill writes the entry.  A 2 MiB leaf stops the
- * lddir chain and ldpte splits it into two 1 MiB halves.  An absent entry
+ * lddir chain and ldpte splits it into two 1 MiB halves (QEMU 7.2's ldpte
+ * splits every huge entry so, which is wrong for a 1 GiB leaf in a level-3
+ * directory: paging.map_range makes none).  An absent entry
  * (0) makes the next level read physical frame 0, which stays all zero
  * (the PMM never hands out the first MiB; boot.c clears frame 0): the
  * pair is filled invalid, and the access raises PIL/PIS/PIF. */

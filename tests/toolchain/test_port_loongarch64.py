@@ -18,6 +18,7 @@ from tools import qemurun
 
 KARCH = 'loongarch64'
 KERNEL = os.path.join(ROOT, 'build', KARCH, 'kernel', 'elyz.elf')
+PAGE_FORMAT = os.path.join(ROOT, 'elyz', 'mm', 'pte', 'loongarch64.py')
 QEMU = 'qemu-system-loongarch64'
 KERNEL_VMA = 0xffffffff80000000
 EM_LOONGARCH = 258                  # pyelftools 0.29 has no name for it
@@ -66,6 +67,11 @@ def loongarch_elf():
 
 
 def boot(kernel, cmdline, memory='1G', timeout=120):
+    """Boots kernel; skips the test while the tree has no loongarch64
+    page-table format (branch paging: before it lands, the kernel builds
+    x86_64-format tables that the refill handler cannot walk)."""
+    if not os.path.exists(PAGE_FORMAT):
+        pytest.skip('elyz/mm/pte/loongarch64.py (branch paging) has not landed')
     return qemurun.boot(kernel=kernel, cmdline=cmdline, memory=memory, timeout=timeout,
                         karch=KARCH)
 
