@@ -1,6 +1,8 @@
 """Memory bring-up at boot, in order:
 
-    1. the physical memory manager over the normalised memory map;
+    1. the physical memory manager over the normalised memory map, and on
+       the formats that keep page tables' present-entry counts outside the
+       entries (every port: elyz/mm/pte/), their array, 2 bytes a frame;
     2. the kernel's own page tables (elyz/mm/kernel_space.py), then the
        switch to them; process address spaces copy their kernel half
        (elyz/mm/address_space.py);
@@ -13,10 +15,10 @@
 """
 
 from elyz.lib import log
-from elyz.mm import address_space, heap, kernel_space
+from elyz.mm import address_space, heap, kernel_space, paging
 from elyz.abi.errors import error_name
 from elyz.mm.pmm import pmm
-from elyz.rlib_kernel import image, runtime
+from elyz.rlib_kernel import image, rawmem, runtime
 
 def _fail(step, status):
     log.begin(log.ERROR)
@@ -28,11 +30,29 @@ def _fail(step, status):
     return status
 
 
+def _give_paging_its_counts(boot_info):
+    """Allocates the count array for every frame the PMM knows (page
+    tables only ever come from it); returns 0 or E_NOMEM."""
+    frames = pmm.frames_total
+    pages = (paging.count_array_bytes(frames) + paging.PAGE_SIZE - 1) // paging.PAGE_SIZE
+    phys = pmm.alloc_contiguous(pages, 1)
+    if phys < 0:
+        return phys
+    base = phys + boot_info.hhdm_offset
+    rawmem.fill(base, 0, pages * paging.PAGE_SIZE)
+    paging.set_count_array(base, frames)
+    return 0
+
+
 def init_memory(boot_info):
     """Brings up PMM, kernel page tables and heap; returns 0 or an error."""
     status = pmm.init(boot_info, image.kernel_end() - image.kernel_start())
     if status < 0:
         return _fail('physical memory manager', status)
+    if not paging.fmt.COUNT_IN_ENTRY:
+        status = _give_paging_its_counts(boot_info)
+        if status < 0:
+            return _fail('page-table count array', status)
     pml4 = kernel_space.build(boot_info, pmm)
     if pml4 < 0:
         return _fail('kernel page tables', pml4)

@@ -16,7 +16,8 @@ from elyz import version
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import uart_mmio
 from elyz.kernel import boot, core_selftests, display, memory, panic, porttraps
-from elyz.kernel import port_bench, port_selftests, protection_selftests, qemu, selftest
+from elyz.kernel import object_selftests, port_bench, port_selftests, protection_selftests
+from elyz.kernel import qemu, selftest
 from elyz.lib import log
 from elyz.mm import kernel_space
 from elyz.rlib_kernel import cpu

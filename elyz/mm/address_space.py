@@ -20,21 +20,24 @@ with the kernel half shared by every space.
                        at virt (holes skipped), telling the TLB when the space
                        is active, and frees the page tables left empty
     translate(space, virt) -> phys or a negative error
-    activate(space)    loads it (CR3); current() -> the active space, or the
+    activate(space)    loads it (CR3, or the port's root register);
+                       current() -> the active space, or the
                        kernel's
     table_frames(space) -> page-table frames the space uses now (top level
                        included), counted by walking it
     kernel_table_frames() -> the same for the shared kernel half
 
-The page-table format lives in elyz/mm/paging.py (x86_64, portable PAGE_*
-flags); this module speaks only those flags, so another architecture adds
-its own format module with the same functions.
+Page tables are elyz/mm/paging.py's (portable PAGE_* flags); the bits of
+an entry are read only through its format module (paging.fmt,
+elyz/mm/pte/), so this module is the same on every architecture.
 """
 
 from elyz.abi.errors import E_INVALID, E_NOMEM
 from elyz.abi.rights import PROT_EXEC, PROT_READ, PROT_WRITE
 from elyz.mm import paging
 from elyz.rlib_kernel import cpu, rawmem
+from elyz.rlib_kernel.karch import KARCH
+from elyz.rlib_kernel.port import machine
 
 WORD = 8
 
@@ -49,7 +52,10 @@ class SpaceTlb(paging.TlbInvalidator):
 
     def invalidate(self, virt):
         if self.space == _state.current:
-            cpu.invlpg(virt)
+            if KARCH == 'x86_64':
+                cpu.invlpg(virt)
+            else:
+                machine.invalidate_page(virt)
 
 
 class _State(object):
@@ -125,8 +131,13 @@ def translate(space, virt):
 
 
 def activate(space):
-    """Makes space the active one (loads CR3); returns nothing."""
-    cpu.write_cr3(space)
+    """Makes space the active one (loads CR3; a port: its root register,
+    TLB flushed); returns nothing."""
+    if KARCH == 'x86_64':
+        cpu.write_cr3(space)
+    else:
+        machine.activate_root(space)
+        machine.invalidate_all()
     _state.current = space
 
 
@@ -153,8 +164,8 @@ def _tables_under(space, first, end):
     i = first
     while i < end:
         entry = paging.read_entry(space + i * WORD)
-        if entry & paging.PTE_PRESENT:
-            count += _count_tables(entry & paging.PTE_ADDR_MASK, paging.LEVEL_PDPT)
+        if paging.fmt.is_present(entry):
+            count += _count_tables(paging.fmt.table_address(entry), paging.LEVEL_PDPT)
         i += 1
     return count
 
@@ -167,8 +178,8 @@ def _count_tables(table, level):
     i = 0
     while i < paging.ENTRIES:
         entry = paging.read_entry(table + i * WORD)
-        if entry & paging.PTE_PRESENT and not (entry & paging.PTE_HUGE):
-            count += _count_tables(entry & paging.PTE_ADDR_MASK, level - 1)
+        if paging.fmt.is_present(entry) and not paging.fmt.is_block(entry):
+            count += _count_tables(paging.fmt.table_address(entry), level - 1)
         i += 1
     return count
 

@@ -17,8 +17,8 @@ The rules (docs/architecture.md, "Memory"):
   5. in the kernel half only the image's text is executable;
   6. the guard page below each kernel stack is unmapped.
 
-It reads the tables through the direct map like paging.py, allocates
-nothing, and runs untranslated over simulated memory (tests/mm) and in the
+It reads the tables through the direct map like paging.py, and their
+entries only through the format in use (paging.fmt), allocates nothing, and runs untranslated over simulated memory (tests/mm) and in the
 translated kernel over the live tables (self-test paging.kernel_tables_audit).
 """
 
@@ -81,27 +81,24 @@ def _image_virt_of(rules, phys):
     return phys - rules.image_phys_start + rules.image_virt_start
 
 
-def _check_leaf(rules, virt, entry, size):
-    """Returns None when the leaf entry mapping [virt, virt+size) keeps the
-    rules, or the broken rule."""
-    writable = (entry & paging.PTE_WRITABLE) != 0
-    executable = (entry & paging.PTE_NX) == 0
+def _check_leaf(rules, virt, entry, level):
+    """Returns None when the leaf entry at level mapping [virt, virt+size)
+    keeps the rules, or the broken rule."""
+    size = 1 << (paging.PAGE_SHIFT + 9 * (level - 1))
+    flags = paging.fmt.flags_of(entry, level)
+    writable = (flags & paging.PAGE_WRITE) != 0
+    executable = (flags & paging.PAGE_NO_EXECUTE) == 0
     if rules.nx_supported and writable and executable:
         return 'a page is writable and executable'
     if virt >= 0:
-        if entry & paging.PTE_GLOBAL:
+        if flags & paging.PAGE_GLOBAL:
             return 'a lower-half page is global'
     elif rules.nx_supported and executable and (
             virt < rules.text_start or virt + size > rules.text_end):
         return 'kernel memory outside .text is executable'
     if not writable:
         return None
-    if size == paging.PAGE_SIZE:
-        phys = entry & paging.PTE_ADDR_MASK
-    elif size == paging.LARGE_PAGE_SIZE:
-        phys = entry & paging.PTE_LARGE_ADDR_MASK
-    else:
-        phys = entry & paging.PTE_HUGE_ADDR_MASK
+    phys = paging.fmt.leaf_address(entry, level)
     if phys + size <= rules.image_phys_start or phys >= rules.image_phys_end:
         return None
     # A writable mapping of image frames: only the image's own data pages.
@@ -123,15 +120,16 @@ def _audit_table(rules, table, level, base):
         else:
             virt = base + i * size
         entry = paging.read_entry(table + i * paging.ENTRY_SIZE)
-        if entry & paging.PTE_PRESENT:
+        if paging.fmt.is_present(entry):
             _finding.virt = virt
-            if virt < 0 and entry & paging.PTE_USER:
+            if virt < 0 and paging.fmt.grants_user(entry, level):
                 return 'a kernel-half entry allows user access'
             if level == paging.LEVEL_PT or (level != paging.LEVEL_PML4 and
-                                            entry & paging.PTE_HUGE):
-                reason = _check_leaf(rules, virt, entry, size)
+                                            paging.fmt.is_block(entry)):
+                reason = _check_leaf(rules, virt, entry, level)
             else:
-                reason = _audit_table(rules, entry & paging.PTE_ADDR_MASK, level - 1, virt)
+                reason = _audit_table(rules, paging.fmt.table_address(entry), level - 1,
+                                      virt)
             if reason is not None:
                 return reason
         i += 1

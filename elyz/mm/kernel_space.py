@@ -19,7 +19,8 @@ steps are marked).
         address spaces made later share the whole kernel half.
     activate(pml4)      ports: loads the root through the machine module
                         (elyz/rlib_kernel/port.py) and flushes the TLB;
-                        x86_64: programs the PAT (write-combining at index 1), turns on
+                        x86_64: programs the PAT (write-combining at index 1,
+                        the layout of elyz/mm/pte/x86_64.py), turns on
                         EFER.NXE, loads CR3, then sets CR0.WP, CR4.PGE, SMEP
                         and SMAP (elyz/mm/protection.py); records pml4 as the
                         kernel's. Returns nothing.
@@ -42,6 +43,7 @@ steps are marked).
 from elyz.boot import bootinfo
 from elyz.lib import log
 from elyz.mm import paging, protection
+from elyz.mm.pte import x86_64 as x86_pte
 from elyz.abi.errors import error_name
 from elyz.rlib_kernel import cpu, image
 from elyz.rlib_kernel.karch import KARCH
@@ -291,7 +293,7 @@ def build(boot_info, alloc):
 def activate(pml4):
     """Switches the CPU to pml4 (see the module docstring); returns nothing."""
     if KARCH == 'x86_64':
-        cpu.write_msr(paging.PAT_MSR, paging.PAT_MSR_VALUE)
+        cpu.write_msr(x86_pte.PAT_MSR, x86_pte.PAT_MSR_VALUE)
         if _space.nx_supported:
             cpu.write_msr(MSR_EFER, cpu.read_msr(MSR_EFER) | EFER_NXE)
         cpu.write_cr3(pml4)

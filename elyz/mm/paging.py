@@ -1,17 +1,29 @@
-"""x86_64 four-level paging (PML4 -> PDPT -> PD -> PT -> 4 KiB page).
+"""Four-level paging, the same code for every architecture: x86_64 (PML4),
+aarch64 (VMSAv8-64, 4 KiB granule), riscv64 (Sv48) and loongarch64.  The
+bits of an entry are the business of one format module per architecture
+(elyz/mm/pte/, the interface in elyz/mm/pte/x86_64.py's docstring); this
+module only walks, fills and frees tables through it.  All four have 4 KiB
+pages, tables of 512 eight-byte entries, four levels (named after x86's:
+PML4, PDPT, PD, PT; elyz/mm/pte/common.py) and 48-bit virtual addresses,
+the upper half at root entries 256..511.
 
 Page tables live in physical frames and are read and written through the
 higher-half direct map (virtual = physical + hhdm offset).  An address
-space is named by the physical address of its PML4.  A function that can
-fail returns 0 (or a physical address, or flags) on success and a negative
-E_* code from elyz.abi.errors on failure; none raises for an expected
-failure and none allocates GC memory (loops are `while` loops: a `for ...
-in range()` would allocate a range iterator).
+space is named by the physical address of its root table (the parameter
+is called pml4 throughout, whatever the architecture calls it).  A
+function that can fail returns 0 (or a physical address, or flags) on
+success and a negative E_* code from elyz.abi.errors on failure; none
+raises for an expected failure and none allocates GC memory (loops are
+`while` loops: a `for ... in range()` would allocate a range iterator).
 
+    fmt                              the entry format in use (elyz/mm/pte:
+                                     the architecture being built)
     set_hhdm_offset(offset)          where the direct map of RAM starts
-    create_address_space(alloc)      -> new zeroed PML4 (phys) or E_NOMEM
+    set_count_array(base, frame_limit)  where the present-entry counts live
+                                     for formats without room in an entry
+    create_address_space(alloc)      -> new zeroed root table (phys) or E_NOMEM
     destroy_address_space(pml4, alloc, free_frames=False) -> 0
-    copy_kernel_half(dst_pml4, src_pml4)     share PML4 entries 256..511
+    copy_kernel_half(dst_pml4, src_pml4)     share root entries 256..511
     populate_kernel_half(pml4, alloc) -> 0 or E_NOMEM
     map(pml4, virt, phys, flags, alloc)              -> 0 or error
     map_range(pml4, virt, phys, size, flags, alloc, tlb=None) -> 0 or error
@@ -24,34 +36,32 @@ in range()` would allocate a range iterator).
     get_flags(pml4, virt)            -> the PAGE_* flags of the mapping, or error
     leaf_entry(pml4, virt)           -> the raw leaf entry, 0 when unmapped
     wrong_counts(pml4)               -> lower-half present-entry counts that are
-                                        wrong (0: all exact; see PTE_COUNT_SHIFT)
+                                        wrong (0: all exact; see "Counts")
     read_entry(entry_phys)           -> the raw entry at a physical address
-    is_canonical(virt)  flags_valid(flags)  pte_bits(flags)
+    is_canonical(virt)  flags_valid(flags)
 
     FrameAllocator   alloc: alloc_frame() -> phys or error, free_frame(phys) -> 0 or error
     TlbInvalidator   tlb:   invalidate(virt), called after a live entry
                             changes (the kernel's one calls cpu.invlpg)
 
-Flags (portable meaning; map and protect take these, not PTE bits):
+Flags (portable meaning; map and protect take these, not entry bits):
     PAGE_WRITE  PAGE_USER  PAGE_NO_EXECUTE  PAGE_GLOBAL
     PAGE_WRITE_COMBINING  PAGE_UNCACHED     cache mode (default write-back)
     PAGE_ALLOW_LARGE      map_range may use 2 MiB pages where aligned
-Every mapping is readable.  PAGE_NO_EXECUTE needs EFER.NXE set first (the
-NX bit is reserved otherwise: the CPU faults on the walk).  PAGE_USER is
-refused (E_INVALID) in the upper half, the kernel's; PAGE_GLOBAL in the
-lower half, which changes with every address space.
+Every mapping is readable.  PAGE_USER is refused (E_INVALID) in the upper
+half, the kernel's; PAGE_GLOBAL in the lower half, which changes with
+every address space.  (x86_64: PAGE_NO_EXECUTE needs EFER.NXE set first.)
 
 Rules of the tree:
-  - intermediate entries of the lower half are permissive (present,
-    writable, user, executable): the leaf says what is allowed; those of
-    the upper half are present, writable, executable and supervisor-only,
-    so no leaf under them can ever be reached from user mode;
+  - entries naming a table in the lower half let everything through (the
+    leaf says what is allowed); those of the upper half never let user
+    mode through where the format can say so (x86_64, aarch64; riscv64 and
+    loongarch64 decide user access in leaves only);
   - unmap frees a PT, PD or PDPT of the lower half once it is empty (known
-    in O(1) from the count of present entries kept in the entry naming
-    it, PTE_COUNT_SHIFT); it never
-    frees the PML4 nor any table of the upper half (PML4 entries 256..511),
-    which is the kernel's, shared by every address space and possibly built
-    by the bootloader;
+    in O(1) from its count of present entries, see "Counts"); it never
+    frees the root table nor any table of the upper half (root entries
+    256..511), which is the kernel's, shared by every address space and
+    possibly built by the bootloader;
   - map allocates the tables it needs before changing anything, so E_NOMEM
     leaves the tree as it was; map_range undoes its own work on failure.
     (In the upper half the undo leaves the empty tables it created linked:
@@ -61,96 +71,49 @@ Rules of the tree:
     left in the upper half blocks a large page over its range
     (E_ALREADY_MAPPED).
 
+Counts: every table of the lower half but the root has a count of its
+present entries, so that a table is known to be empty without scanning
+its 512 entries.  Where it lives is the format's choice (fmt.COUNT_IN_ENTRY):
+  - x86_64: in bits 61..52 of the entry naming the table, which the CPU
+    ignores: no memory, read with the entry the walk reads anyway;
+  - aarch64, riscv64, loongarch64 have no 10 free bits in such an entry:
+    in a side array of 16-bit counts, one per physical frame, indexed by
+    the table's frame number (set_count_array: 2 bytes per frame of RAM,
+    0.05 %, sized by the kernel at boot from the highest usable frame).
+    A count is set when its table is linked into a lower-half walk, so a
+    frame's stale count from an earlier life does not matter.
+Every store that makes an entry of a lower-half table present or not
+present adjusts its count; wrong_counts(pml4) checks them all (tests).
+Upper-half tables are shared by every space and never freed: no counts.
+
 Virtual addresses are Signed words: upper-half ones are negative, and
-`virt >> n` is an arithmetic shift, so `(virt >> 39) & 511` is the PML4
+`virt >> n` is an arithmetic shift, so `(virt >> 39) & 511` is the root
 index for both halves.
 """
 
-from rpython.rlib.unroll import unrolling_iterable
-
 from elyz.abi.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
+from elyz.mm import pte
+from elyz.mm.pte.common import (                    # re-exported: paging.PAGE_WRITE, ...
+    LEVEL_PT, LEVEL_PD, LEVEL_PDPT, LEVEL_PML4,
+    PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL, PAGE_WRITE_COMBINING,
+    PAGE_UNCACHED, PAGE_ALLOW_LARGE, PAGE_ALL_FLAGS)
 from elyz.rlib_kernel import rawmem
+
+# The entry format: a module global, read where used, so that tests can
+# swap it for another architecture's (the translator folds it as a constant).
+fmt = pte.FORMAT
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT                 # 4 KiB, a PT entry
-LARGE_PAGE_SIZE = 1 << 21                   # 2 MiB, a PD entry with PS
-HUGE_PAGE_SIZE = 1 << 30                    # 1 GiB, a PDPT entry with PS
+LARGE_PAGE_SIZE = 1 << 21                   # 2 MiB, a PD entry
+HUGE_PAGE_SIZE = 1 << 30                    # 1 GiB, a PDPT entry
 ENTRIES = 512                               # entries per table
 ENTRY_SIZE = 8
 
-KERNEL_HALF_FIRST = 256                     # first PML4 entry of the upper half
-MAX_PHYS = (1 << 52) - 1                    # the architectural limit
+KERNEL_HALF_FIRST = 256                     # first root entry of the upper half
 HALF_SIZE = 1 << 47                         # bytes in each canonical half
 
-# Levels, named after the table an entry lives in.
-LEVEL_PT = 1
-LEVEL_PD = 2
-LEVEL_PDPT = 3
-LEVEL_PML4 = 4
-
-# ------------------------------------------------------------ portable flags
-
-PAGE_WRITE = 1 << 0
-PAGE_USER = 1 << 1
-PAGE_NO_EXECUTE = 1 << 2
-PAGE_GLOBAL = 1 << 3
-PAGE_WRITE_COMBINING = 1 << 4
-PAGE_UNCACHED = 1 << 5
-PAGE_ALLOW_LARGE = 1 << 6                   # a request to map_range, not stored
-PAGE_ALL_FLAGS = (PAGE_WRITE | PAGE_USER | PAGE_NO_EXECUTE | PAGE_GLOBAL |
-                  PAGE_WRITE_COMBINING | PAGE_UNCACHED | PAGE_ALLOW_LARGE)
-
-# ------------------------------------------------------------ hardware bits
-# The layout of an entry is drawn above the walker (_leaf_level), below.
-
-PTE_PRESENT = 1 << 0
-PTE_WRITABLE = 1 << 1
-PTE_USER = 1 << 2
-PTE_PWT = 1 << 3
-PTE_PCD = 1 << 4
-PTE_ACCESSED = 1 << 5
-PTE_DIRTY = 1 << 6
-PTE_HUGE = 1 << 7
-PTE_PAT_4K = 1 << 7                         # same bit as PTE_HUGE, in a PT entry
-PTE_GLOBAL = 1 << 8
-PTE_PAT_LARGE = 1 << 12                     # in a 2 MiB / 1 GiB leaf
-PTE_NX = rawmem.to_word(1 << 63)            # a negative word
-PTE_ADDR_MASK = 0x000FFFFFFFFFF000          # bits 51..12
-PTE_LARGE_ADDR_MASK = 0x000FFFFFFFE00000    # bits 51..21, a 2 MiB leaf
-PTE_HUGE_ADDR_MASK = 0x000FFFFFC0000000     # bits 51..30, a 1 GiB leaf
-
-# Lower half only: an entry that points at a table (PML4, PDPT or PD entry)
-# keeps, in bits 61..52, how many entries of that table are present.  The
-# CPU ignores bits 62..52 of such an entry (they are protection keys only in
-# a leaf), so the count costs no memory and is O(1) to read: a table is
-# empty exactly when the entry naming it says 0, and unmap frees it without
-# scanning its 512 entries.  Every store that makes an entry of a lower-half
-# table present or not present adjusts the count in its parent entry;
-# wrong_counts(pml4) checks them all (tests).  Upper-half tables are shared
-# by every space and never freed: their entries carry no count.
-PTE_COUNT_SHIFT = 52
-PTE_COUNT_MASK = 0x3FF << PTE_COUNT_SHIFT   # bits 61..52, up to 1023 >= ENTRIES
-PTE_COUNT_ONE = 1 << PTE_COUNT_SHIFT
-
-USER_TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE | PTE_USER     # lower half
-KERNEL_TABLE_ENTRY_BITS = PTE_PRESENT | PTE_WRITABLE              # upper half
-
-# Cache modes.  The PAT index of a page is PAT*4 + PCD*2 + PWT; we never set
-# the PAT bit, so only indexes 0..3 are used.  The kernel programs the PAT
-# MSR (IA32_PAT, 0x277) with PAT_MSR_VALUE at boot:
-#
-#   index  bits       type              used for
-#     0    -          write-back (06)   PAGE_* with no cache flag (normal RAM)
-#     1    PWT        write-combining (01)  PAGE_WRITE_COMBINING (framebuffers)
-#     2    PCD        uncached-minus (07)   -
-#     3    PCD|PWT    uncached (00)     PAGE_UNCACHED (device registers)
-#     4..7            WB, WT, UC-, UC   (unused: the power-on values of 4..7)
-#
-# Until the MSR is programmed, index 1 is write-through (its power-on value),
-# a safe if slower stand-in for write-combining; indexes 0 and 3 are WB and
-# UC either way.
-PAT_MSR = 0x277
-PAT_MSR_VALUE = 0x0007040600070106
+COUNT_SIZE = 2                              # bytes of a count in the side array
 
 # ------------------------------------------------------------ interfaces
 
@@ -180,6 +143,8 @@ class TlbInvalidator(object):
 class _PagingState(object):
     def __init__(self):
         self.hhdm_offset = 0
+        self.counts = 0                     # kernel address of the side array
+        self.count_frames = 0               # frames it has a count for
 
 
 _state = _PagingState()
@@ -193,6 +158,21 @@ def set_hhdm_offset(offset):
 def hhdm_offset():
     """Returns the offset given to set_hhdm_offset (0 until then)."""
     return _state.hhdm_offset
+
+
+def count_array_bytes(frame_limit):
+    """Returns the bytes set_count_array needs for frames 0..frame_limit-1."""
+    return frame_limit * COUNT_SIZE
+
+
+def set_count_array(base, frame_limit):
+    """Gives paging count_array_bytes(frame_limit) bytes at kernel address
+    base for the present-entry counts of formats that keep them outside
+    the entries (fmt.COUNT_IN_ENTRY False); every page-table frame must be
+    below frame_limit.  Needed before the first map on those formats; x86_64
+    does not use it.  Returns nothing."""
+    _state.counts = base
+    _state.count_frames = frame_limit
 
 
 # ------------------------------------------------------------ small helpers
@@ -213,53 +193,9 @@ def flags_valid(flags):
     return True
 
 
-# How each PAGE_* flag is stored in a leaf entry: the flag is set exactly
-# when (entry & mask) == bits.  The two cache modes share the mask PCD|PWT
-# (PAT indexes 1 and 3, see the table above); flags_valid allows one only.
-# Loops over the table are unrolled when translated (no iterator).
-#
-#   flag                    bits               mask
-_FLAG_BITS = unrolling_iterable([
-    (PAGE_WRITE,            PTE_WRITABLE,      PTE_WRITABLE),
-    (PAGE_USER,             PTE_USER,          PTE_USER),
-    (PAGE_NO_EXECUTE,       PTE_NX,            PTE_NX),
-    (PAGE_GLOBAL,           PTE_GLOBAL,        PTE_GLOBAL),
-    (PAGE_WRITE_COMBINING,  PTE_PWT,           PTE_PCD | PTE_PWT),
-    (PAGE_UNCACHED,         PTE_PCD | PTE_PWT, PTE_PCD | PTE_PWT),
-])
-
-
-def pte_bits(flags):
-    """Returns the PTE bits (without PTE_PRESENT) for valid PAGE_* flags;
-    the result is negative when PAGE_NO_EXECUTE is set (bit 63)."""
-    result = 0
-    for flag, bits, mask in _FLAG_BITS:
-        if flags & flag:
-            result |= bits
-    return result
-
-
-def _flags_of(entry):
-    """Returns the PAGE_* flags a leaf entry grants.  Never fails."""
-    flags = 0
-    for flag, bits, mask in _FLAG_BITS:
-        if (entry & mask) == bits:
-            flags |= flag
-    return flags
-
-
 def _level_size(level):
     """Returns the bytes one entry of a table at level covers (4 KiB..512 GiB)."""
     return 1 << (PAGE_SHIFT + 9 * (level - 1))
-
-
-def _leaf_addr_mask(level):
-    """Returns the mask of the frame address in a leaf entry at level."""
-    if level == LEVEL_PDPT:
-        return PTE_HUGE_ADDR_MASK
-    if level == LEVEL_PD:
-        return PTE_LARGE_ADDR_MASK
-    return PTE_ADDR_MASK
 
 
 def _read(entry_phys):
@@ -269,7 +205,8 @@ def _read(entry_phys):
 
 def read_entry(entry_phys):
     """Returns the raw 64-bit entry at physical address entry_phys (for
-    walkers outside this module, such as elyz/mm/audit.py)."""
+    walkers outside this module, such as elyz/mm/audit.py, which read it
+    through fmt)."""
     return _read(entry_phys)
 
 
@@ -286,19 +223,42 @@ def _entry_phys(table, virt, level):
 
 def _is_leaf(entry, level):
     """Returns True when a present entry at level maps memory itself."""
-    return level == LEVEL_PT or (level != LEVEL_PML4 and (entry & PTE_HUGE) != 0)
+    return level == LEVEL_PT or (level != LEVEL_PML4 and fmt.is_block(entry))
+
+
+def _side_count(table):
+    """Returns the address of table's count in the side array."""
+    return _state.counts + (table >> PAGE_SHIFT) * COUNT_SIZE
 
 
 def _count_of(entry):
-    """Returns the count of present entries kept in a lower-half entry
-    that points at a table."""
-    return (entry & PTE_COUNT_MASK) >> PTE_COUNT_SHIFT
+    """Returns the count of present entries of the lower-half table that
+    the (present) entry names."""
+    if fmt.COUNT_IN_ENTRY:
+        return (entry & fmt.COUNT_MASK) >> fmt.COUNT_SHIFT
+    return rawmem.load_u16(_side_count(fmt.table_address(entry)))
 
 
 def _add_count(entry_phys, delta):
-    """Adds delta to the count kept in the lower-half entry at entry_phys
-    (which points at the table whose entries were made present or not)."""
-    _write(entry_phys, _read(entry_phys) + delta * PTE_COUNT_ONE)
+    """Adds delta to the count of the lower-half table named by the entry
+    at entry_phys (whose entries were made present or not)."""
+    if fmt.COUNT_IN_ENTRY:
+        _write(entry_phys, _read(entry_phys) + delta * fmt.COUNT_ONE)
+    else:
+        slot = _side_count(fmt.table_address(_read(entry_phys)))
+        rawmem.store_u16(slot, rawmem.load_u16(slot) + delta)
+
+
+def _link(table, virt, present):
+    """Returns the entry naming table on virt's walk, table having present
+    entries present: its count is set (in the lower half only)."""
+    entry = fmt.table_entry(table, virt >= 0)
+    if virt >= 0:
+        if fmt.COUNT_IN_ENTRY:
+            entry += present * fmt.COUNT_ONE
+        else:
+            rawmem.store_u16(_side_count(table), present)
+    return entry
 
 
 def _parent_counted(pml4, virt, level, delta):
@@ -320,43 +280,10 @@ def _alloc_table(alloc):
 
 # ------------------------------------------------------------ the walker
 #
-# A page-table entry (Intel SDM vol. 3A, 4.5, "4-level paging"):
-#
-#   63  62..59  58..52  51 ............................ 12  11..9   8   7   6   5   4   3   2   1   0
-#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
-#  |NX| PKEY  | avail |  physical address of the frame    | avail | G |PS | D | A |PCD|PWT|U/S|R/W| P |
-#  |  |(leaf) |       |  or of the next-level table       |       |   |PAT|   |   |   |   |   |   |   |
-#  +--+-------+-------+-----------------------------------+-------+---+---+---+---+---+---+---+---+---+
-#
-#  P    present; when 0 the CPU ignores every other bit
-#  R/W  writable           U/S  user-accessible        NX   no instruction fetch
-#  PWT, PCD (and PAT)      an index into the PAT MSR (see "Cache modes" above)
-#  A    accessed (set by the CPU)                      D    dirty (set by the CPU, leaves only)
-#  PS   in a PDPT entry: this is a 1 GiB page; in a PD entry: a 2 MiB page;
-#       in a PT entry bit 7 is PAT instead; in a PML4 entry it must be 0.
-#  G    global: survives a CR3 write (leaves only)
-#  In a 2 MiB / 1 GiB leaf, bit 12 is PAT and the address starts at bit 21 / 30.
-#
-# The access rights of a page are the AND of R/W and U/S, and the OR of NX,
-# over the four entries of its walk: intermediate entries carry P|R/W and no
-# NX, plus U/S in the lower half only, so the leaf decides everything but
-# user access, which the upper half never grants at any level.
-
-
-def _table_entry_bits(virt):
-    """Returns the bits of an intermediate entry on virt's walk: user
-    access allowed in the lower half only."""
-    if virt < 0:
-        return KERNEL_TABLE_ENTRY_BITS
-    return USER_TABLE_ENTRY_BITS
-
-
-def _link_bits(virt, present):
-    """Returns the bits of an entry on virt's walk pointing at a table
-    with `present` entries present (counted in the lower half only)."""
-    if virt < 0:
-        return KERNEL_TABLE_ENTRY_BITS
-    return USER_TABLE_ENTRY_BITS | present * PTE_COUNT_ONE
+# A walk reads one entry per level, root first: absent (not fmt.is_present),
+# a leaf (level 1, or fmt.is_block at levels 2 and 3) or the address of the
+# next table (fmt.table_address).  The layout of an entry is drawn in its
+# format module, elyz/mm/pte/<karch>.py.
 
 
 def _leaf_level(pml4, virt):
@@ -367,11 +294,11 @@ def _leaf_level(pml4, virt):
     level = LEVEL_PML4
     while True:
         entry = _read(_entry_phys(table, virt, level))
-        if not (entry & PTE_PRESENT):
+        if not fmt.is_present(entry):
             return -level
         if _is_leaf(entry, level):
             return level
-        table = entry & PTE_ADDR_MASK
+        table = fmt.table_address(entry)
         level -= 1
 
 
@@ -381,12 +308,12 @@ def _pd_entry(pml4, virt):
     1 GiB leaf): _find_entry(pml4, virt, LEVEL_PD) unrolled, the one walk
     of a 4 KiB map or unmap."""
     entry = _read(_entry_phys(pml4, virt, LEVEL_PML4))
-    if not (entry & PTE_PRESENT):
+    if not fmt.is_present(entry):
         return -1
-    entry = _read(_entry_phys(entry & PTE_ADDR_MASK, virt, LEVEL_PDPT))
-    if not (entry & PTE_PRESENT) or entry & PTE_HUGE:
+    entry = _read(_entry_phys(fmt.table_address(entry), virt, LEVEL_PDPT))
+    if not fmt.is_present(entry) or fmt.is_block(entry):
         return -1
-    return _entry_phys(entry & PTE_ADDR_MASK, virt, LEVEL_PD)
+    return _entry_phys(fmt.table_address(entry), virt, LEVEL_PD)
 
 
 def _names_page_table(pde):
@@ -394,7 +321,7 @@ def _names_page_table(pde):
     if pde < 0:
         return False
     entry = _read(pde)
-    return (entry & PTE_PRESENT) != 0 and not (entry & PTE_HUGE)
+    return fmt.is_present(entry) and not fmt.is_block(entry)
 
 
 def _find_entry(pml4, virt, level):
@@ -404,9 +331,9 @@ def _find_entry(pml4, virt, level):
     current = LEVEL_PML4
     while current > level:
         entry = _read(_entry_phys(table, virt, current))
-        if not (entry & PTE_PRESENT) or _is_leaf(entry, current):
+        if not fmt.is_present(entry) or _is_leaf(entry, current):
             return -1
-        table = entry & PTE_ADDR_MASK
+        table = fmt.table_address(entry)
         current -= 1
     return _entry_phys(table, virt, level)
 
@@ -474,7 +401,7 @@ def _map_leaf(pml4, virt, leaf, level, alloc):
         else:
             table = new1
         _write(_entry_phys(table, virt, current), value)
-        value = table | _link_bits(virt, 1)
+        value = _link(table, virt, 1)
         current += 1
         k -= 1
     _write(_find_entry(pml4, virt, hole), value)
@@ -509,7 +436,7 @@ def _make_path(pml4, virt, alloc):
         pt = new1
     # Link the new tables bottom-up (the page table stays empty), then
     # publish the path with one store into the existing tree.
-    value = pt | _link_bits(virt, 0)
+    value = _link(pt, virt, 0)
     current = LEVEL_PT + 1
     k = need - 1
     while k >= 1:
@@ -518,7 +445,7 @@ def _make_path(pml4, virt, alloc):
         else:
             table = new1
         _write(_entry_phys(table, virt, current), value)
-        value = table | _link_bits(virt, 1)
+        value = _link(table, virt, 1)
         current += 1
         k -= 1
     publish = _find_entry(pml4, virt, hole)
@@ -571,24 +498,24 @@ def _free_empty_tables(pml4, virt, alloc, tlb, leaf_cleared):
     unlinking = True
     if e2 >= 0:
         entry = _read(e2)
-        if entry & PTE_PRESENT and not (entry & PTE_HUGE):
+        if fmt.is_present(entry) and not fmt.is_block(entry):
             unlinking = _count_of(entry) == 0
             if unlinking:
-                free_pt = entry & PTE_ADDR_MASK
+                free_pt = fmt.table_address(entry)
                 _write(e2, 0)
                 _add_count(e3, -1)
     if unlinking and e3 >= 0:
         entry = _read(e3)
-        if entry & PTE_PRESENT and not (entry & PTE_HUGE):
+        if fmt.is_present(entry) and not fmt.is_block(entry):
             unlinking = _count_of(entry) == 0
             if unlinking:
-                free_pd = entry & PTE_ADDR_MASK
+                free_pd = fmt.table_address(entry)
                 _write(e3, 0)
                 _add_count(e4, -1)
     if unlinking:
         entry = _read(e4)
-        if entry & PTE_PRESENT and _count_of(entry) == 0:
-            free_pdpt = entry & PTE_ADDR_MASK
+        if fmt.is_present(entry) and _count_of(entry) == 0:
+            free_pdpt = fmt.table_address(entry)
             _write(e4, 0)
     if free_pt < 0 and free_pd < 0 and free_pdpt < 0 and not leaf_cleared:
         return
@@ -617,9 +544,9 @@ def _check_virt(virt, size):
 
 def _check_phys(phys, size):
     """Returns 0 when phys may start a mapping of size bytes; E_INVALID
-    when it is negative or beyond MAX_PHYS, E_ALIGN when it is not
+    when it is negative or beyond fmt.MAX_PHYS, E_ALIGN when it is not
     size-aligned."""
-    if phys < 0 or phys > MAX_PHYS:
+    if phys < 0 or phys > fmt.MAX_PHYS:
         return E_INVALID
     if phys & (size - 1):
         return E_ALIGN
@@ -638,7 +565,7 @@ def _check_mapping(virt, phys, size, flags):
     """Returns 0 when [virt, virt+size) may be mapped to [phys, phys+size)
     with flags; E_INVALID for bad flags or flags not allowed in virt's half
     (_flags_allowed_at), a bad range (see _check_range) or a physical end
-    beyond MAX_PHYS; E_ALIGN for misaligned addresses."""
+    beyond fmt.MAX_PHYS; E_ALIGN for misaligned addresses."""
     if not flags_valid(flags) or not _flags_allowed_at(virt, flags):
         return E_INVALID
     err = _check_range(virt, size)
@@ -647,7 +574,7 @@ def _check_mapping(virt, phys, size, flags):
     err = _check_phys(phys, PAGE_SIZE)
     if err:
         return err
-    if size > 0 and phys + (size - 1) > MAX_PHYS:
+    if size > 0 and phys + (size - 1) > fmt.MAX_PHYS:
         return E_INVALID
     return 0
 
@@ -675,16 +602,16 @@ def _check_range(virt, size):
 
 
 def create_address_space(alloc):
-    """Returns the physical address of a new, zeroed PML4 (nothing mapped,
+    """Returns the physical address of a new, zeroed root table (nothing mapped,
     not even the kernel: see copy_kernel_half), or E_NOMEM."""
     return _alloc_table(alloc)
 
 
 def copy_kernel_half(dst_pml4, src_pml4):
-    """Copies PML4 entries 256..511 (the kernel's half) from src_pml4 to
+    """Copies root entries 256..511 (the kernel's half) from src_pml4 to
     dst_pml4, so both share the kernel's PDPTs.  Never fails.  Run
-    populate_kernel_half on the kernel's PML4 first, or kernel mappings
-    made later under a new PML4 entry will not be seen by dst_pml4."""
+    populate_kernel_half on the kernel's root first, or kernel mappings
+    made later under a new root entry will not be seen by dst_pml4."""
     i = KERNEL_HALF_FIRST
     while i < ENTRIES:
         _write(dst_pml4 + i * ENTRY_SIZE, _read(src_pml4 + i * ENTRY_SIZE))
@@ -692,17 +619,17 @@ def copy_kernel_half(dst_pml4, src_pml4):
 
 
 def populate_kernel_half(pml4, alloc):
-    """Gives every upper-half PML4 entry of pml4 a (zeroed) PDPT, so that
+    """Gives every upper-half root entry of pml4 a (zeroed) PDPT, so that
     copies made by copy_kernel_half stay in step.  Returns 0, or E_NOMEM
     (the PDPTs made so far stay in place: they are valid and empty)."""
     i = KERNEL_HALF_FIRST
     while i < ENTRIES:
         entry_phys = pml4 + i * ENTRY_SIZE
-        if not (_read(entry_phys) & PTE_PRESENT):
+        if not fmt.is_present(_read(entry_phys)):
             table = _alloc_table(alloc)
             if table < 0:
                 return E_NOMEM
-            _write(entry_phys, table | KERNEL_TABLE_ENTRY_BITS)
+            _write(entry_phys, fmt.table_entry(table, False))
         i += 1
     return 0
 
@@ -717,11 +644,11 @@ def _free_tree(table, level, alloc, free_frames):
     i = 0
     while i < ENTRIES:
         entry = _read(table + i * ENTRY_SIZE)
-        if entry & PTE_PRESENT:
+        if fmt.is_present(entry):
             if not _is_leaf(entry, level):
-                _free_tree(entry & PTE_ADDR_MASK, level - 1, alloc, free_frames)
+                _free_tree(fmt.table_address(entry), level - 1, alloc, free_frames)
             elif level == LEVEL_PT and free_frames:
-                alloc.free_frame(entry & PTE_ADDR_MASK)
+                alloc.free_frame(fmt.leaf_address(entry, LEVEL_PT))
         i += 1
     alloc.free_frame(table)
 
@@ -734,8 +661,8 @@ def destroy_address_space(pml4, alloc, free_frames=False):
     i = 0
     while i < KERNEL_HALF_FIRST:
         entry = _read(pml4 + i * ENTRY_SIZE)
-        if entry & PTE_PRESENT:
-            _free_tree(entry & PTE_ADDR_MASK, LEVEL_PDPT, alloc, free_frames)
+        if fmt.is_present(entry):
+            _free_tree(fmt.table_address(entry), LEVEL_PDPT, alloc, free_frames)
         i += 1
     alloc.free_frame(pml4)
     return 0
@@ -746,7 +673,7 @@ def destroy_address_space(pml4, alloc, free_frames=False):
 
 def map(pml4, virt, phys, flags, alloc):
     """Maps the 4 KiB page at virt to the frame at phys with PAGE_* flags.
-    Returns 0; E_INVALID for a non-canonical virt, a phys beyond MAX_PHYS,
+    Returns 0; E_INVALID for a non-canonical virt, a phys beyond fmt.MAX_PHYS,
     bad flags, PAGE_USER on an upper-half or PAGE_GLOBAL on a lower-half
     virt; E_ALIGN when virt or phys is not page-aligned;
     E_ALREADY_MAPPED when virt is mapped; E_NOMEM when a table cannot be
@@ -754,7 +681,7 @@ def map(pml4, virt, phys, flags, alloc):
     err = _check_mapping(virt, phys, PAGE_SIZE, flags)
     if err:
         return err
-    leaf = phys | PTE_PRESENT | pte_bits(flags)
+    leaf = fmt.leaf(phys, fmt.page_bits(flags))
     return _map_leaf(pml4, virt, leaf, LEVEL_PT, alloc)
 
 
@@ -770,7 +697,8 @@ def map_range(pml4, virt, phys, size, flags, alloc, tlb=None):
     err = _check_mapping(virt, phys, size, flags)
     if err:
         return err
-    bits = PTE_PRESENT | pte_bits(flags)
+    bits = fmt.page_bits(flags)
+    large_bits = fmt.block_bits(flags, LEVEL_PD)
     large = (flags & PAGE_ALLOW_LARGE) != 0
     offset = 0
     while offset < size:
@@ -778,10 +706,10 @@ def map_range(pml4, virt, phys, size, flags, alloc, tlb=None):
         p = phys + offset
         if (large and size - offset >= LARGE_PAGE_SIZE and
                 (v & (LARGE_PAGE_SIZE - 1)) == 0 and (p & (LARGE_PAGE_SIZE - 1)) == 0):
-            err = _map_leaf(pml4, v, p | bits | PTE_HUGE, LEVEL_PD, alloc)
+            err = _map_leaf(pml4, v, fmt.leaf(p, large_bits), LEVEL_PD, alloc)
             step = LARGE_PAGE_SIZE
         else:
-            err = _map_leaf(pml4, v, p | bits, LEVEL_PT, alloc)
+            err = _map_leaf(pml4, v, fmt.leaf(p, bits), LEVEL_PT, alloc)
             step = PAGE_SIZE
         if err:
             # Only pages this call mapped are in [virt, v).
@@ -802,10 +730,12 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
     (telling tlb, as map_range does)."""
     if count < 0:
         return E_INVALID
+    # before the check: nothing live across the call (it may be in
+    # another C file, whose clobbers the C compiler cannot see)
+    bits = fmt.page_bits(flags)
     err = _check_mapping(virt, 0, count * PAGE_SIZE, flags)
     if err:
         return err
-    bits = PTE_PRESENT | pte_bits(flags)
     done = 0
     while done < count and err == 0:
         v = virt + done * PAGE_SIZE
@@ -813,7 +743,7 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
         if pde < 0:
             err = pde
             break
-        pt = _read(pde) & PTE_ADDR_MASK
+        pt = fmt.table_address(_read(pde))
         index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
         first = done
         while index < ENTRIES and done < count:
@@ -822,10 +752,10 @@ def map_frames(pml4, virt, frames, count, flags, alloc, tlb=None):
             if err:
                 break
             entry_phys = pt + index * ENTRY_SIZE
-            if _read(entry_phys) & PTE_PRESENT:
+            if fmt.is_present(_read(entry_phys)):
                 err = E_ALREADY_MAPPED
                 break
-            _write(entry_phys, phys | bits)
+            _write(entry_phys, fmt.leaf(phys, bits))
             index += 1
             done += 1
         if virt >= 0:
@@ -889,13 +819,13 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
             pde = _pd_entry(pml4, v)
             in_table = _names_page_table(pde)
         if in_table:
-            pt = _read(pde) & PTE_ADDR_MASK
+            pt = fmt.table_address(_read(pde))
             index = (v >> PAGE_SHIFT) & (ENTRIES - 1)
             cleared = 0
             last_cleared = 0
             while index < ENTRIES and offset < size:
                 entry_phys = pt + index * ENTRY_SIZE
-                if _read(entry_phys) & PTE_PRESENT:
+                if fmt.is_present(_read(entry_phys)):
                     if cleared == 0 and pending and (v >> 21) != (pending_virt >> 21):
                         _free_empty_tables(pml4, pending_virt, alloc, tlb, False)
                         pending = False
@@ -935,7 +865,7 @@ def unmap_range(pml4, virt, size, alloc, tlb=None):
 
 def protect(pml4, virt, flags, tlb=None):
     """Replaces the PAGE_* flags of the mapping starting at virt (keeping
-    its frame and the accessed/dirty bits) and tells tlb.  Returns 0;
+    its frame and the bits the CPU set, fmt.KEPT_BITS) and tells tlb.  Returns 0;
     E_INVALID for a non-canonical virt, bad flags or flags not allowed in
     virt's half (see map); E_ALIGN when virt is not page-aligned or lies
     inside a large page but not at its start; E_NOT_MAPPED when nothing
@@ -951,11 +881,12 @@ def protect(pml4, virt, flags, tlb=None):
     if virt & (_level_size(level) - 1):
         return E_ALIGN
     entry_phys = _find_entry(pml4, virt, level)
-    keep = PTE_ADDR_MASK | PTE_ACCESSED | PTE_DIRTY
-    if level > LEVEL_PT:
-        keep |= PTE_HUGE
     entry = _read(entry_phys)
-    _write(entry_phys, (entry & keep) | PTE_PRESENT | pte_bits(flags))
+    if level == LEVEL_PT:
+        bits = fmt.page_bits(flags)
+    else:
+        bits = fmt.block_bits(flags, level)
+    _write(entry_phys, fmt.leaf(fmt.leaf_address(entry, level), bits) | (entry & fmt.KEPT_BITS))
     if tlb is not None:
         tlb.invalidate(virt)
     return 0
@@ -975,7 +906,7 @@ def translate(pml4, virt):
         return E_NOT_MAPPED
     entry = _read(_find_entry(pml4, virt, level))
     offset_mask = _level_size(level) - 1
-    return (entry & _leaf_addr_mask(level)) | (virt & offset_mask)
+    return fmt.leaf_address(entry, level) | (virt & offset_mask)
 
 
 def mapping_size(pml4, virt):
@@ -993,38 +924,39 @@ def mapping_size(pml4, virt):
 def get_flags(pml4, virt):
     """Returns the PAGE_* flags of the page mapping virt.  Fails with
     E_INVALID for a non-canonical virt, E_NOT_MAPPED when nothing maps it."""
-    entry = leaf_entry(pml4, virt)
-    if entry == 0:
-        if not is_canonical(virt):
-            return E_INVALID
+    if not is_canonical(virt):
+        return E_INVALID
+    level = _leaf_level(pml4, virt)
+    if level < 0:
         return E_NOT_MAPPED
-    return _flags_of(entry)
+    return fmt.flags_of(_read(_find_entry(pml4, virt, level)), level)
 
 
 def wrong_counts(pml4):
-    """Returns how many lower-half entries pointing at a table keep a count
-    that differs from the present entries of that table (0: every count is
-    exact).  Walks every lower-half table: for tests and self-tests."""
+    """Returns how many lower-half tables below the root have a count (in
+    the entry naming them, or in the side array: see "Counts") that differs
+    from their present entries (0: every count is exact).  Walks every
+    lower-half table: for tests and self-tests."""
     wrong = 0
     i = 0
     while i < KERNEL_HALF_FIRST:
         entry = _read(pml4 + i * ENTRY_SIZE)
-        if entry & PTE_PRESENT:
+        if fmt.is_present(entry):
             wrong += _wrong_counts_under(entry, LEVEL_PDPT)
         i += 1
     return wrong
 
 
 def _wrong_counts_under(entry, level):
-    """Returns the wrong counts in entry (pointing at a table at level) and
-    in the entries of that table and below."""
-    table = entry & PTE_ADDR_MASK
+    """Returns the wrong counts of the table entry names (at level) and of
+    the tables below it."""
+    table = fmt.table_address(entry)
     wrong = 0
     present = 0
     i = 0
     while i < ENTRIES:
         child = _read(table + i * ENTRY_SIZE)
-        if child & PTE_PRESENT:
+        if fmt.is_present(child):
             present += 1
             if not _is_leaf(child, level):
                 wrong += _wrong_counts_under(child, level - 1)
@@ -1035,8 +967,8 @@ def _wrong_counts_under(entry, level):
 
 
 def leaf_entry(pml4, virt):
-    """Returns the raw leaf entry mapping virt (negative when NX is set),
-    or 0 when virt is non-canonical or not mapped."""
+    """Returns the raw leaf entry mapping virt (in fmt's layout; negative
+    when bit 63 is set), or 0 when virt is non-canonical or not mapped."""
     if not is_canonical(virt):
         return 0
     level = _leaf_level(pml4, virt)

@@ -217,7 +217,7 @@ def _arm(deadline):
 
 def timer_start(hz, timebase, intc0, intc1):
     """Arms a periodic hz tick from the SBI timer and enables its interrupt;
-    returns 0 (E_INVALID for hz <= 0)."""
+    returns 0, or -1 for hz <= 0 (as aarch64.timer_start)."""
     if hz <= 0:
         return -1
     if timebase > 0:

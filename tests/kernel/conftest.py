@@ -137,16 +137,16 @@ def _count_tables(table_phys, level):
     if level == paging.LEVEL_PT:
         return count
     for entry in _table_entries(table_phys):
-        if entry & paging.PTE_PRESENT and not entry & paging.PTE_HUGE:
-            count += _count_tables(entry & paging.PTE_ADDR_MASK, level - 1)
+        if paging.fmt.is_present(entry) and not paging.fmt.is_block(entry):
+            count += _count_tables(paging.fmt.table_address(entry), level - 1)
     return count
 
 
 def kernel_table_frames(pml4):
     """address_space.kernel_table_frames(), read a table at a time (fast)."""
     entries = _table_entries(pml4)
-    return sum(_count_tables(entry & paging.PTE_ADDR_MASK, paging.LEVEL_PDPT)
-               for entry in entries[paging.KERNEL_HALF_FIRST:] if entry & paging.PTE_PRESENT)
+    return sum(_count_tables(paging.fmt.table_address(entry), paging.LEVEL_PDPT)
+               for entry in entries[paging.KERNEL_HALF_FIRST:] if paging.fmt.is_present(entry))
 
 
 def drain_frames(keep):

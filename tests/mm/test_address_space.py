@@ -1,16 +1,38 @@
-"""Per-process address spaces (elyz.mm.address_space)."""
+"""Per-process address spaces (elyz.mm.address_space), for every page-table
+format (tests/mm/conftest.py)."""
 
 import pytest
 
 from elyz.abi.errors import E_NOT_MAPPED, E_ALREADY_MAPPED, E_NOMEM
 from elyz.abi.rights import PROT_EXEC, PROT_READ, PROT_WRITE
+from elyz.lib import log
 from elyz.mm import address_space, heap, paging
 from elyz.rlib_kernel import cpu, rawmem
-from tests.obj.conftest import HHDM, world  # noqa: F401  (world: the fixture)
+from tests.obj import conftest as obj_conftest
+from tests.obj.conftest import HHDM
 from elyz.mm.pmm import pmm
 
 VA = 0x400000
 KERNEL_VA = rawmem.to_word(0xffffc00000000000)
+
+
+COUNTS = HHDM + 0x8000000          # the side array of counts, outside the RAM
+
+
+@pytest.fixture
+def world(pte_format):
+    """tests/obj's machine, its tables in pte_format (and, for formats that
+    keep the present-entry counts outside the entries, a count per frame)."""
+    w = obj_conftest.make_world()
+    if not paging.fmt.COUNT_IN_ENTRY:
+        limit = obj_conftest.RAM_BYTES // paging.PAGE_SIZE
+        rawmem.simulated().add_region(COUNTS, paging.count_array_bytes(limit))
+        paging.set_count_array(COUNTS, limit)
+    yield w
+    obj_conftest.reset_objects()
+    pmm.reset()
+    paging.set_hhdm_offset(0)
+    log.reset_for_tests()
 
 
 def frame_list(frames):

@@ -1,11 +1,13 @@
 """The page-table audit (elyz.mm.audit): each rule it enforces, broken on
-purpose in tables built over simulated memory, is found and named."""
+purpose in tables built over simulated memory, is found and named, for
+every page-table format (tests/mm/conftest.py)."""
 
 import pytest
 
 from elyz.mm import audit, paging
 from elyz.mm.paging import (PAGE_SIZE, LARGE_PAGE_SIZE, PAGE_WRITE, PAGE_USER,
-                            PAGE_NO_EXECUTE, PAGE_GLOBAL, PAGE_ALLOW_LARGE, PTE_USER)
+                            PAGE_NO_EXECUTE, PAGE_GLOBAL, PAGE_ALLOW_LARGE)
+from elyz.mm.pte import aarch64, x86_64
 from elyz.rlib_kernel import image, rawmem
 from tests.mm.test_paging import HHDM, make_world
 
@@ -14,7 +16,7 @@ NX = PAGE_NO_EXECUTE
 
 
 @pytest.fixture
-def world():
+def world(pte_format):
     """A kernel-like address space: the image with its section permissions
     and unmapped stack guards, and a direct map of 16 MiB with the image's
     frames read-only.  Returns (pml4, frames, layout, rules)."""
@@ -94,18 +96,36 @@ def test_writable_kernel_text_is_found(world):
     assert audit.audit(pml4, rules) == 'kernel text or rodata is writable'
 
 
+@pytest.mark.x86_only
 def test_a_user_accessible_kernel_half_entry_is_found_at_any_level(world):
     pml4, frames, layout, rules = world
     pml4_entry = pml4 + 511 * 8
-    rawmem.store_u64(HHDM + pml4_entry, rawmem.load_u64(HHDM + pml4_entry) | PTE_USER)
+    rawmem.store_u64(HHDM + pml4_entry, rawmem.load_u64(HHDM + pml4_entry) | x86_64.PTE_USER)
+    assert audit.audit(pml4, rules) == 'a kernel-half entry allows user access'
+
+
+def test_a_user_page_in_the_kernel_half_is_found(world):
+    pml4, frames, layout, rules = world
+    # paging.protect refuses PAGE_USER there: rewrite the leaf behind its back.
+    _set_leaf_flags(pml4, HHDM + 0x1000, PAGE_USER | NX)
+    assert audit.audit(pml4, rules) == 'a kernel-half entry allows user access'
+    assert audit.audit_failed_virt() == HHDM + 0x1000
+
+
+@pytest.mark.formats('aarch64')
+def test_an_aarch64_kernel_table_without_aptable_is_found(world):
+    pml4, frames, layout, rules = world
+    pml4_entry = pml4 + 511 * 8
+    rawmem.store_u64(HHDM + pml4_entry,
+                     rawmem.load_u64(HHDM + pml4_entry) & ~aarch64.TABLE_AP_NO_EL0)
     assert audit.audit(pml4, rules) == 'a kernel-half entry allows user access'
 
 
 def test_a_global_lower_half_page_is_found(world):
     pml4, frames, layout, rules = world
     assert paging.map(pml4, 0x400000, 0x9000, PAGE_USER | NX, frames) == 0
-    # paging.map refuses PAGE_GLOBAL there: set the bit behind its back.
-    _set_leaf_bits(pml4, 0x400000, paging.PTE_GLOBAL)
+    # paging.map refuses PAGE_GLOBAL there: rewrite the leaf behind its back.
+    _set_leaf_flags(pml4, 0x400000, PAGE_USER | NX | PAGE_GLOBAL)
     assert audit.audit(pml4, rules) == 'a lower-half page is global'
 
 
@@ -119,10 +139,19 @@ def test_a_mapped_stack_guard_is_found(world):
     assert audit.audit_failed_virt() == guard
 
 
-def _set_leaf_bits(pml4, virt, bits):
+def _leaf_phys(pml4, virt):
+    """The physical address of virt's 4 KiB leaf entry."""
     table = pml4
     for level in (4, 3, 2):
         index = (virt >> (12 + 9 * (level - 1))) & 511
-        table = rawmem.load_u64(HHDM + table + index * 8) & paging.PTE_ADDR_MASK
-    entry_phys = table + ((virt >> 12) & 511) * 8
-    rawmem.store_u64(HHDM + entry_phys, rawmem.load_u64(HHDM + entry_phys) | bits)
+        table = paging.fmt.table_address(rawmem.load_u64(HHDM + table + index * 8))
+    return table + ((virt >> 12) & 511) * 8
+
+
+def _set_leaf_flags(pml4, virt, flags):
+    """Rewrites virt's 4 KiB leaf with flags, in the format in use."""
+    entry_phys = _leaf_phys(pml4, virt)
+    entry = rawmem.load_u64(HHDM + entry_phys)
+    fmt = paging.fmt
+    rawmem.store_u64(HHDM + entry_phys, fmt.leaf(fmt.leaf_address(entry, 1),
+                                                 fmt.page_bits(flags)))

@@ -6,6 +6,7 @@ from elyz.boot import bootinfo, memmap
 from elyz.boot.bootinfo import BootInfo
 from elyz.lib import log
 from elyz.mm import audit, kernel_space, paging, protection
+from elyz.mm.pte import x86_64
 from elyz.abi.errors import E_NOT_MAPPED
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import cpu, image, rawmem
@@ -79,7 +80,7 @@ def test_activate_loads_cr3_sets_nx_and_programs_the_pat(space):
     info, layout, pml4 = space
     emulated = cpu.emulated()
     assert emulated.cr3 == pml4
-    assert emulated.msrs[paging.PAT_MSR] == paging.PAT_MSR_VALUE
+    assert emulated.msrs[x86_64.PAT_MSR] == x86_64.PAT_MSR_VALUE
     assert emulated.msrs[kernel_space.MSR_EFER] & kernel_space.EFER_NXE
 
 
@@ -170,7 +171,7 @@ def test_kernel_half_entries_are_supervisor_only(space):
     info, layout, pml4 = space
     for index in range(256, 512):
         entry = rawmem.load_u64(HHDM + pml4 + index * 8)
-        assert entry & paging.PTE_PRESENT and not entry & paging.PTE_USER, index
+        assert entry & x86_64.PTE_PRESENT and not entry & x86_64.PTE_USER, index
 
 
 def test_activate_sets_write_protect_global_pages_smep_and_smap(space):
@@ -179,3 +180,60 @@ def test_activate_sets_write_protect_global_pages_smep_and_smap(space):
     assert emulated.cr4 & protection.CR4_PGE
     assert emulated.cr4 & protection.CR4_SMEP and emulated.cr4 & protection.CR4_SMAP
     assert protection.smap_enabled()
+
+
+# ------------------------------------------------------- device windows
+
+UART_PHYS = 0x10000000              # outside the 64 MiB of RAM: not in the direct map yet
+PL011_PHYS = 0x09000000
+
+
+def test_add_device_window_refuses_a_ninth_window_and_ignores_empty_ones():
+    kernel_space.reset_for_tests()
+    try:
+        for i in range(kernel_space.MAX_DEVICE_WINDOWS):
+            assert kernel_space.add_device_window(UART_PHYS + i * paging.PAGE_SIZE, 8)
+        assert not kernel_space.add_device_window(PL011_PHYS, 8)
+        assert kernel_space.add_device_window(0, 0x1000)        # no device: ignored
+        assert kernel_space.add_device_window(PL011_PHYS, 0)    # no size: ignored
+        kernel_space.reset_for_tests()
+        assert kernel_space.add_device_window(PL011_PHYS, 8)    # the table is empty again
+    finally:
+        kernel_space.reset_for_tests()
+
+
+def _rebuild_with_windows(info, windows):
+    kernel_space.reset_for_tests()
+    for phys, size in windows:
+        assert kernel_space.add_device_window(phys, size)
+    pml4 = kernel_space.build(info, pmm)
+    assert pml4 > 0
+    return pml4
+
+
+def test_build_maps_each_device_window_uncached_in_the_direct_map(space):
+    info, layout, pml4 = space
+    pml4 = _rebuild_with_windows(info, [(UART_PHYS, 0x100), (0, 0x1000)])
+    flags = paging.get_flags(pml4, HHDM + UART_PHYS)
+    assert flags & paging.PAGE_UNCACHED
+    assert flags & paging.PAGE_WRITE and flags & paging.PAGE_NO_EXECUTE
+    assert not flags & paging.PAGE_USER
+    assert paging.translate(pml4, HHDM + UART_PHYS + 0x10) == UART_PHYS + 0x10
+    assert paging.translate(pml4, HHDM + UART_PHYS + paging.PAGE_SIZE) == E_NOT_MAPPED
+    assert paging.translate(pml4, HHDM) == 0        # phys 0 (no device) is just RAM
+    assert not paging.get_flags(pml4, HHDM) & paging.PAGE_UNCACHED
+
+
+def test_a_window_across_a_page_boundary_maps_both_pages(space):
+    info, layout, pml4 = space
+    pml4 = _rebuild_with_windows(info, [(PL011_PHYS + 0xff0, 0x20)])
+    for page in (PL011_PHYS, PL011_PHYS + paging.PAGE_SIZE):
+        assert paging.translate(pml4, HHDM + page) == page
+        assert paging.get_flags(pml4, HHDM + page) & paging.PAGE_UNCACHED
+    assert paging.translate(pml4, HHDM + PL011_PHYS + 2 * paging.PAGE_SIZE) == E_NOT_MAPPED
+
+
+def test_without_windows_build_maps_no_device(space):
+    info, layout, pml4 = space
+    assert paging.translate(pml4, HHDM + UART_PHYS) == E_NOT_MAPPED
+    assert paging.translate(pml4, HHDM + PL011_PHYS) == E_NOT_MAPPED

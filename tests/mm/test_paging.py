@@ -1,21 +1,29 @@
-"""x86_64 four-level paging over simulated physical memory (elyz.mm.paging)."""
+"""Four-level paging over simulated physical memory (elyz.mm.paging), for
+every page-table format: the tests that use the `frames` or `pml4` fixture
+(or ask for `pte_format`) run once per format of elyz/mm/pte
+(tests/mm/conftest.py); those marked x86_only read x86_64 bits.  The exact
+encodings of each format are checked in test_pte_formats.py."""
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from elyz.mm import paging
 from elyz.abi.errors import E_NOMEM, E_INVALID, E_NOT_MAPPED, E_ALREADY_MAPPED, E_ALIGN
+from elyz.mm import pte
 from elyz.mm.paging import (
     PAGE_SIZE, LARGE_PAGE_SIZE, HUGE_PAGE_SIZE,
     PAGE_WRITE, PAGE_USER, PAGE_NO_EXECUTE, PAGE_GLOBAL, PAGE_WRITE_COMBINING,
-    PAGE_UNCACHED, PAGE_ALLOW_LARGE,
+    PAGE_UNCACHED, PAGE_ALLOW_LARGE)
+from elyz.mm.pte import x86_64
+from elyz.mm.pte.x86_64 import (
     PTE_PRESENT, PTE_WRITABLE, PTE_USER, PTE_PWT, PTE_PCD, PTE_ACCESSED, PTE_DIRTY,
-    PTE_HUGE, PTE_GLOBAL, PTE_NX, PTE_ADDR_MASK, PTE_COUNT_ONE, PTE_COUNT_MASK)
+    PTE_HUGE, PTE_GLOBAL, PTE_NX, PTE_ADDR_MASK)
 from elyz.rlib_kernel import rawmem
 from tests.support.rpycheck import rtype_allocation_free
 
 HHDM = rawmem.to_word(0xffff800000000000)
 FRAME_BASE = 0x100000          # the fake allocator's frames start here (phys)
+COUNTS = HHDM + 0x8000000      # the side array of counts, for formats that need it
 UPPER = rawmem.to_word(0xffff800000000000)          # first upper-half address
 KERNEL = rawmem.to_word(0xffffffff80000000)         # where kernels link
 
@@ -69,11 +77,15 @@ def make_world(frames=64, budget=-1):
     memory = rawmem.simulate()
     memory.add_region(HHDM + FRAME_BASE, frames * PAGE_SIZE)
     paging.set_hhdm_offset(HHDM)
+    if not paging.fmt.COUNT_IN_ENTRY:
+        limit = FRAME_BASE // PAGE_SIZE + frames
+        memory.add_region(COUNTS, paging.count_array_bytes(limit))
+        paging.set_count_array(COUNTS, limit)
     return FakeFrames(frames, budget)
 
 
 @pytest.fixture
-def frames():
+def frames(pte_format):
     yield make_world()
     paging.set_hhdm_offset(0)
 
@@ -100,9 +112,10 @@ def walk_entries(pml4, virt):
     for level in (4, 3, 2, 1):
         entry = entry_at(table, (virt >> (12 + 9 * (level - 1))) & 511)
         entries.append(entry)
-        if not entry & PTE_PRESENT or level == 1 or (level < 4 and entry & PTE_HUGE):
+        if (not paging.fmt.is_present(entry) or level == 1 or
+                (level < 4 and paging.fmt.is_block(entry))):
             break
-        table = entry & PTE_ADDR_MASK
+        table = paging.fmt.table_address(entry)
     return entries
 
 
@@ -114,14 +127,14 @@ def count_tables(pml4, first=0, last=511):
             return count
         for i in range(512):
             entry = entry_at(table, i)
-            if entry & PTE_PRESENT and not entry & PTE_HUGE:
-                count += under(entry & PTE_ADDR_MASK, level - 1)
+            if paging.fmt.is_present(entry) and not paging.fmt.is_block(entry):
+                count += under(paging.fmt.table_address(entry), level - 1)
         return count
     total = 0
     for i in range(first, last + 1):
         entry = entry_at(pml4, i)
-        if entry & PTE_PRESENT:
-            total += under(entry & PTE_ADDR_MASK, 3)
+        if paging.fmt.is_present(entry):
+            total += under(paging.fmt.table_address(entry), 3)
     return total
 
 
@@ -256,7 +269,7 @@ def test_map_refuses_bad_alignment_bad_phys_and_bad_flags(frames, pml4):
     assert paging.map(pml4, 0x5001, 0x9000, 0, frames) == E_ALIGN
     assert paging.map(pml4, 0x5000, 0x9800, 0, frames) == E_ALIGN
     assert paging.map(pml4, 0x5000, -PAGE_SIZE, 0, frames) == E_INVALID
-    assert paging.map(pml4, 0x5000, 1 << 52, 0, frames) == E_INVALID
+    assert paging.map(pml4, 0x5000, paging.fmt.MAX_PHYS + 1, 0, frames) == E_INVALID
     assert paging.map(pml4, 0x5000, 0x9000, 1 << 20, frames) == E_INVALID
     assert paging.map(pml4, 0x5000, 0x9000, PAGE_UNCACHED | PAGE_WRITE_COMBINING,
                       frames) == E_INVALID
@@ -277,6 +290,7 @@ USER_VIRT = 0x00007f0012345000
 KERNEL_VIRT = rawmem.to_word(0xffffc00012345000)
 
 
+@pytest.mark.x86_only
 @pytest.mark.parametrize('virt, flags, set_bits, clear_bits', [
     (USER_VIRT, 0, 0, PTE_WRITABLE | PTE_USER | PTE_NX | PTE_GLOBAL | PTE_PWT | PTE_PCD),
     (USER_VIRT, PAGE_WRITE, PTE_WRITABLE, PTE_USER | PTE_NX),
@@ -297,7 +311,7 @@ def test_leaf_decides_and_intermediate_entries_are_user_only_in_the_lower_half(
     assert len(entries) == 4
     expected = PTE_PRESENT | PTE_WRITABLE | (PTE_USER if virt >= 0 else 0)
     # one present entry in each table on the way: counted in the lower half
-    count = PTE_COUNT_ONE if virt >= 0 else 0
+    count = x86_64.COUNT_ONE if virt >= 0 else 0
     for entry in entries[:3]:
         assert entry & 0xfff == expected
         assert entry & PTE_NX == 0
@@ -311,7 +325,8 @@ def test_leaf_decides_and_intermediate_entries_are_user_only_in_the_lower_half(
     assert paging.get_flags(pml4, virt) == flags
 
 
-def test_kernel_half_tables_made_by_populate_are_supervisor_only():
+@pytest.mark.x86_only
+def test_kernel_half_tables_made_by_populate_are_supervisor_only(pte_format):
     frames = make_world(frames=300)
     pml4 = paging.create_address_space(frames)
     assert paging.populate_kernel_half(pml4, frames) == 0
@@ -350,24 +365,27 @@ def test_protect_refuses_user_in_the_kernel_half_and_global_in_the_lower_half(fr
     assert paging.get_flags(pml4, USER_VIRT) == PAGE_USER
 
 
-def test_hardware_bit_positions():
+@pytest.mark.x86_only
+def test_hardware_bit_positions(pte_format):
     assert [PTE_PRESENT, PTE_WRITABLE, PTE_USER, PTE_PWT, PTE_PCD, PTE_ACCESSED,
             PTE_DIRTY, PTE_HUGE, PTE_GLOBAL] == [1 << i for i in range(9)]
     assert PTE_NX == rawmem.to_word(1 << 63) and PTE_NX < 0
     assert PTE_ADDR_MASK == ((1 << 52) - 1) & ~0xfff
 
 
-def test_pat_layout_puts_write_combining_at_index_1_and_uncached_at_index_3():
+@pytest.mark.x86_only
+def test_pat_layout_puts_write_combining_at_index_1_and_uncached_at_index_3(pte_format):
     def pat_type(index):
-        return (paging.PAT_MSR_VALUE >> (8 * index)) & 0xff
+        return (x86_64.PAT_MSR_VALUE >> (8 * index)) & 0xff
     assert [pat_type(i) for i in range(8)] == [0x06, 0x01, 0x07, 0x00,
                                                0x06, 0x04, 0x07, 0x00]
-    assert paging.pte_bits(PAGE_WRITE_COMBINING) == PTE_PWT              # index 1
-    assert paging.pte_bits(PAGE_UNCACHED) == PTE_PCD | PTE_PWT           # index 3
+    assert x86_64.page_bits(PAGE_WRITE_COMBINING) == PTE_PRESENT | PTE_PWT     # index 1
+    assert x86_64.page_bits(PAGE_UNCACHED) == PTE_PRESENT | PTE_PCD | PTE_PWT  # index 3
 
 
 # ------------------------------------------------------------ protect
 
+@pytest.mark.x86_only
 def test_protect_rewrites_the_leaf_bits_and_keeps_frame_and_dirty_bits(frames, pml4):
     tlb = RecordingTlb()
     virt = 0x400000
@@ -427,7 +445,7 @@ def test_tables_are_freed_only_after_the_tlb_was_told(frames, pml4):
 # ------------------------------------------------------------ out of memory
 
 @pytest.mark.parametrize('budget', [0, 1, 2])
-def test_out_of_memory_midway_through_map_changes_nothing(budget):
+def test_out_of_memory_midway_through_map_changes_nothing(budget, pte_format):
     frames = make_world()
     try:
         pml4 = paging.create_address_space(frames)
@@ -573,7 +591,8 @@ def test_unmap_range_clears_a_run_and_frees_each_emptied_table_once(frames, pml4
 # ------------------------------------------------------------ present-entry counts
 
 def count_in(entry):
-    return (entry & PTE_COUNT_MASK) >> 52
+    """The count of the lower-half table entry names, wherever the format keeps it."""
+    return paging._count_of(entry)
 
 
 def test_each_lower_half_table_entry_counts_the_present_entries_below_it(frames, pml4):
@@ -603,18 +622,19 @@ def test_the_count_alone_decides_that_a_table_is_empty(frames, pml4):
     # unmap frees a table whose count says 0 without looking at its
     # entries: a count one too high keeps it, whatever the entries say
     assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0
-    pd = walk_entries(pml4, 0x1000)[1] & PTE_ADDR_MASK
-    rawmem.store_u64(pd + HHDM, entry_at(pd, 0) + PTE_COUNT_ONE)
+    pd = paging.fmt.table_address(walk_entries(pml4, 0x1000)[1])
+    paging._add_count(pd, 1)                           # the PD entry naming the PT
     assert paging.wrong_counts(pml4) == 1
     assert paging.unmap(pml4, 0x1000, frames) == 0
     assert count_tables(pml4) == 3                     # the PT stayed, empty
-    rawmem.store_u64(pd + HHDM, entry_at(pd, 0) - PTE_COUNT_ONE)   # the test's own undo
+    paging._add_count(pd, -1)                          # the test's own undo
     assert paging.wrong_counts(pml4) == 0
 
 
+@pytest.mark.x86_only
 def test_upper_half_entries_carry_no_count(frames, pml4):
     assert paging.map(pml4, KERNEL, 0x9000, 0, frames) == 0
-    assert all(entry & PTE_COUNT_MASK == 0 for entry in walk_entries(pml4, KERNEL)[:3])
+    assert all(entry & x86_64.COUNT_MASK == 0 for entry in walk_entries(pml4, KERNEL)[:3])
 
 
 COUNT_OPERATIONS = st.lists(
@@ -624,7 +644,7 @@ COUNT_OPERATIONS = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(COUNT_OPERATIONS)
-def test_counts_stay_exact_through_runs_large_pages_and_failures(operations):
+def test_counts_stay_exact_through_runs_large_pages_and_failures(pte_format, operations):
     # runs across page tables, 2 MiB pages, refused and half-done maps
     # (E_ALREADY_MAPPED, E_NOMEM undone): after each, every count is exact
     # and exactly the tables that hold something are allocated
@@ -667,8 +687,7 @@ def test_map_range_uses_2mib_pages_where_aligned_and_allowed(frames, pml4):
     assert paging.mapping_size(pml4, virt + PAGE_SIZE + 2 * LARGE_PAGE_SIZE) == PAGE_SIZE
     for offset in (0, PAGE_SIZE + 0x1234, LARGE_PAGE_SIZE + 0x5678, size - 1):
         assert paging.translate(pml4, virt + offset) == phys + offset
-    leaf = paging.leaf_entry(pml4, 0x40000000)
-    assert leaf & PTE_HUGE and leaf & PTE_NX and leaf & PTE_WRITABLE
+    assert paging.fmt.is_block(paging.leaf_entry(pml4, 0x40000000))
     assert paging.get_flags(pml4, 0x40000000) == PAGE_WRITE | PAGE_NO_EXECUTE
     # PML4 + 2 PDPT-side tables (one PDPT, PDs for GiB 0 and 1) + 2 PTs
     assert frames.used == 1 + 1 + 2 + 2
@@ -699,8 +718,8 @@ def test_large_pages_are_unmapped_and_protected_whole(frames, pml4):
     assert paging.unmap(pml4, 0x201000, frames, tlb) == E_ALIGN
     assert paging.protect(pml4, 0x201000, PAGE_WRITE, tlb) == E_ALIGN
     assert paging.protect(pml4, 0x200000, PAGE_WRITE, tlb) == 0
-    assert paging.leaf_entry(pml4, 0x200000) & (PTE_HUGE | PTE_WRITABLE) == \
-        PTE_HUGE | PTE_WRITABLE
+    assert paging.fmt.is_block(paging.leaf_entry(pml4, 0x200000))
+    assert paging.get_flags(pml4, 0x200000) == PAGE_WRITE
     assert paging.translate(pml4, 0x3fffff) == 0x5fffff
     assert paging.unmap(pml4, 0x200000, frames, tlb) == 0
     assert tlb.calls == [0x200000, 0x200000]
@@ -710,11 +729,12 @@ def test_large_pages_are_unmapped_and_protected_whole(frames, pml4):
 def test_a_1gib_page_built_by_hand_translates_and_unmaps(frames, pml4):
     # 1 GiB pages are what a bootloader may leave; map_range never makes them.
     assert paging.map(pml4, 0x1000, 0x9000, 0, frames) == 0      # builds the PDPT
-    pdpt = walk_entries(pml4, 0x1000)[0] & PTE_ADDR_MASK
+    pdpt = paging.fmt.table_address(walk_entries(pml4, 0x1000)[0])
+    fmt = paging.fmt
     rawmem.store_u64(pdpt + HHDM + 1 * 8,
-                     0x80000000 | PTE_PRESENT | PTE_WRITABLE | PTE_HUGE | PTE_NX)
+                     fmt.leaf(0x80000000, fmt.block_bits(PAGE_WRITE | PAGE_NO_EXECUTE, 3)))
     # the PDPT has one more present entry: its count says so too
-    rawmem.store_u64(pml4 + HHDM, entry_at(pml4, 0) + PTE_COUNT_ONE)
+    paging._add_count(pml4, 1)
     assert paging.wrong_counts(pml4) == 0
     virt = HUGE_PAGE_SIZE + 0x12345678
     assert paging.translate(pml4, virt) == 0x80000000 + 0x12345678
@@ -765,8 +785,8 @@ def test_range_arguments_are_checked(frames, pml4):
     assert paging.map_range(pml4, 0x1000, 0x9000, -PAGE_SIZE, 0, frames) == E_INVALID
     assert paging.map_range(pml4, 0x1000, 0x9000, 100, 0, frames) == E_ALIGN
     assert paging.map_range(pml4, 0x1000, 0x9001, PAGE_SIZE, 0, frames) == E_ALIGN
-    assert paging.map_range(pml4, 0x1000, (1 << 52) - PAGE_SIZE, 2 * PAGE_SIZE, 0,
-                            frames) == E_INVALID
+    assert paging.map_range(pml4, 0x1000, paging.fmt.MAX_PHYS + 1 - PAGE_SIZE, 2 * PAGE_SIZE,
+                            0, frames) == E_INVALID
     assert paging.unmap_range(pml4, 0x1000, 0, frames) == 0
     assert frames.used == 1
 
@@ -793,7 +813,7 @@ def test_destroy_can_free_the_mapped_frames_too(frames, pml4):
     assert frames.used == 0
 
 
-def test_populate_kernel_half_lets_later_kernel_mappings_reach_every_copy():
+def test_populate_kernel_half_lets_later_kernel_mappings_reach_every_copy(pte_format):
     frames = make_world(frames=300)
     try:
         kernel = paging.create_address_space(frames)
@@ -808,7 +828,7 @@ def test_populate_kernel_half_lets_later_kernel_mappings_reach_every_copy():
         paging.set_hhdm_offset(0)
 
 
-def test_populate_kernel_half_reports_out_of_memory():
+def test_populate_kernel_half_reports_out_of_memory(pte_format):
     frames = make_world(frames=64)
     try:
         kernel = paging.create_address_space(frames)
@@ -830,7 +850,7 @@ OPERATIONS = st.lists(st.tuples(st.booleans(), st.integers(0, len(ADDRESSES) - 1
 
 @settings(max_examples=80, deadline=None)
 @given(OPERATIONS)
-def test_random_maps_and_unmaps_agree_with_a_dict(operations):
+def test_random_maps_and_unmaps_agree_with_a_dict(pte_format, operations):
     frames = make_world(frames=64)
     try:
         pml4 = paging.create_address_space(frames)
@@ -950,8 +970,14 @@ RPY_ENTRY_POINTS = [
 ]
 
 
-def test_paging_is_valid_freestanding_rpython_and_allocates_no_gc_memory():
+def test_paging_is_valid_freestanding_rpython_and_allocates_no_gc_memory(pte_format):
+    # paging.fmt is read by the annotator like any global: swapped for
+    # pte_format, the graphs are those of a kernel built for that KARCH
     t = rtype_allocation_free(RPY_ENTRY_POINTS, module_prefix=paging.__name__, unoptimised=True)
     paging_graphs = [g for g in t.graphs
                      if getattr(getattr(g, 'func', None), '__module__', None) == paging.__name__]
     assert len(paging_graphs) > 20
+    format_modules = set(getattr(getattr(g, 'func', None), '__module__', None) for g in t.graphs)
+    assert pte_format.__name__ in format_modules
+    assert not (format_modules & set(m.__name__ for m in map(pte.by_name, pte.NAMES))
+                - set([pte_format.__name__]))

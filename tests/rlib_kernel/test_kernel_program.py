@@ -1,13 +1,18 @@
-"""The kernel program's C flags: RPython's integer semantics must survive
-the C compiler."""
+"""The kernel program's C flags (RPython's integer semantics must survive
+the C compiler; no floating point in the kernel), its per-architecture
+tools and the sources it is built from."""
 
+import os
+import re
 import subprocess
 from distutils.spawn import find_executable
 
 import pytest
 
 from elyz.rlib_kernel.backend.program import EntryPoint
+from elyz.rlib_kernel import kernel_program as kp
 from elyz.rlib_kernel.kernel_program import X86_64_CFLAGS, kernel_program
+from tests.conftest import ROOT
 
 HOST_CC = find_executable('gcc')
 needs_gcc = pytest.mark.skipif(HOST_CC is None,
@@ -75,3 +80,140 @@ def test_without_fwrapv_the_compiler_folds_the_overflow_check(tmpdir):
     if result != ['1', '1']:
         pytest.skip('this compiler does not exploit signed overflow here (%s)' % result)
     assert result == ['1', '1']
+
+
+# ------------------------------------------------------ per architecture
+
+PORTED = [karch for karch in kp.SUPPORTED_KARCHS
+          if os.path.isdir(os.path.join(ROOT, 'arch', karch))]
+FLOAT_C = 'double elyz_twice(double a) { return a * 2; }\n'
+
+
+@pytest.fixture
+def no_tool_overrides(monkeypatch):
+    monkeypatch.delenv('ELYZ_CC', raising=False)
+    monkeypatch.delenv('ELYZ_LD', raising=False)
+
+
+def flags(karch):
+    return kp.COMMON_CFLAGS + kp.ARCH_CFLAGS[karch]
+
+
+@pytest.mark.parametrize('karch, prefix', [('x86_64', ''), ('aarch64', 'aarch64-linux-gnu-'),
+                                           ('riscv64', 'riscv64-linux-gnu-')])
+def test_each_gcc_port_uses_its_debian_cross_tools(karch, prefix):
+    assert kp.toolchain_commands(karch) == (prefix + 'gcc', prefix + 'ld', prefix + 'objcopy',
+                                            prefix + 'strip')
+
+
+def test_loongarch64_uses_the_zig_wrappers():
+    tools = kp.toolchain_commands('loongarch64')
+    assert [os.path.basename(t) for t in tools] == ['zig-cc', 'zig-ld', 'zig-objcopy',
+                                                    'zig-strip']
+    assert all(os.path.dirname(t) == os.path.join(ROOT, 'build', 'tools', 'zig', 'bin')
+               for t in tools)
+
+
+def test_x86_64_keeps_sse_mmx_and_x87_out_of_the_kernel():
+    for flag in ('-mno-sse', '-mno-sse2', '-mno-mmx', '-mno-80387', '-mno-red-zone'):
+        assert flag in flags('x86_64')
+
+
+def test_aarch64_uses_only_general_registers():
+    assert '-mgeneral-regs-only' in flags('aarch64')
+
+
+def test_riscv64_is_lp64_without_the_f_and_d_extensions():
+    (march,) = [f for f in flags('riscv64') if f.startswith('-march=')]
+    base = re.match(r'-march=rv64([a-z]+)', march).group(1)   # single-letter extensions
+    assert 'i' in base and not set(base) & set('fdgqv')
+    assert '-mabi=lp64' in flags('riscv64')
+
+
+def test_loongarch64_is_soft_float_without_vector_units():
+    for flag in ('-mabi=lp64s', '-msoft-float', '-mno-lsx', '-mno-lasx'):
+        assert flag in flags('loongarch64')
+
+
+@pytest.mark.parametrize('karch', kp.SUPPORTED_KARCHS)
+def test_every_port_is_freestanding_with_wrapping_arithmetic(karch):
+    for flag in ('-ffreestanding', '-fno-builtin', '-fwrapv', '-fno-strict-aliasing',
+                 '-fno-pic'):
+        assert flag in flags(karch)
+    other = [f for k in kp.SUPPORTED_KARCHS if k != karch for f in kp.ARCH_CFLAGS[k]
+             if f not in kp.ARCH_CFLAGS[karch] and f.startswith('-m')]
+    assert not set(other) & set(flags(karch))        # no other architecture's options
+
+
+def _cross(karch, tool):
+    return find_executable(kp.toolchain_commands(karch)[0].replace('gcc', tool))
+
+
+@pytest.mark.parametrize('karch', ['x86_64', 'aarch64'])
+def test_a_float_in_kernel_c_does_not_compile(tmpdir, karch):
+    cc = _cross(karch, 'gcc')
+    if cc is None:
+        pytest.skip('%s has no compiler here' % karch)
+    source = tmpdir.join('float.c')
+    source.write(FLOAT_C)
+    proc = subprocess.Popen([cc] + flags(karch) + ['-c', str(source), '-o',
+                                                   str(tmpdir.join('float.o'))],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.communicate()[0]
+    assert proc.returncode != 0, out
+
+
+def test_a_float_in_riscv64_kernel_c_needs_soft_float_helpers_the_kernel_lacks(tmpdir):
+    cc, nm = _cross('riscv64', 'gcc'), _cross('riscv64', 'nm')
+    if cc is None or nm is None:
+        pytest.skip('riscv64 has no compiler here')
+    source = tmpdir.join('float.c')
+    source.write(FLOAT_C)
+    obj = str(tmpdir.join('float.o'))
+    subprocess.check_call([cc] + flags('riscv64') + ['-c', str(source), '-o', obj])
+    undefined = subprocess.check_output([nm, '-u', obj]).decode('ascii')
+    assert re.search(r'__(add|mul)df3', undefined)   # no FPU instructions: a link error
+
+
+def _entry_points():
+    return [EntryPoint(_entry, [int], 'f')]
+
+
+@pytest.mark.parametrize('karch', PORTED)
+def test_kernel_program_of_each_port_takes_its_arch_directory(tmpdir, karch,
+                                                              no_tool_overrides):
+    program = kernel_program(karch, str(tmpdir), _entry_points())
+    adir = os.path.join(ROOT, 'arch', karch)
+    assert program.linker_script == os.path.join(adir, 'linker.ld')
+    assert program.include_dirs[0] == adir
+    assert program.output == os.path.join(str(tmpdir), 'elyz.elf')
+    assert sorted(program.asm_sources) == sorted(
+        os.path.join(adir, f) for f in os.listdir(adir) if f.endswith('.S'))
+    arch_c = [p for p in program.runtime_sources if os.path.dirname(p) == adir]
+    assert sorted(arch_c) == sorted(
+        os.path.join(adir, f) for f in os.listdir(adir) if f.endswith('.c'))
+    for path in program.runtime_sources + program.asm_sources:
+        assert os.path.isfile(path), path
+        assert os.path.dirname(path) == adir or '/arch/common/' in path, path
+    assert os.path.join(adir, 'trap.S') in program.asm_sources
+    cc, ld, objcopy, strip = kp.toolchain_commands(karch)
+    toolchain = program.toolchain
+    assert (toolchain.cc, toolchain.ld, toolchain.objcopy, toolchain.strip) == \
+        (cc, ld, objcopy, strip)
+    assert toolchain.cflags == flags(karch)
+    assert toolchain.ldflags == kp.COMMON_LDFLAGS + kp.ARCH_LDFLAGS[karch]
+
+
+def test_riscv64_links_without_relaxation(tmpdir, no_tool_overrides):
+    program = kernel_program('riscv64', str(tmpdir), _entry_points())
+    assert '--no-relax' in program.toolchain.ldflags
+    assert '-mno-relax' in program.toolchain.cflags
+
+
+def test_elyz_cc_and_elyz_ld_override_the_cross_tools(tmpdir, monkeypatch):
+    monkeypatch.setenv('ELYZ_CC', '/opt/cross/bin/cc')
+    monkeypatch.setenv('ELYZ_LD', '/opt/cross/bin/ld')
+    program = kernel_program('aarch64', str(tmpdir), _entry_points())
+    assert (program.toolchain.cc, program.toolchain.ld) == ('/opt/cross/bin/cc',
+                                                            '/opt/cross/bin/ld')
+    assert program.toolchain.objcopy == 'aarch64-linux-gnu-objcopy'

@@ -10,11 +10,13 @@ from elyz.rlib_kernel.backend import checks
 from elyz.rlib_kernel.backend.checks import FreestandingError
 from elyz.rlib_kernel.backend.program import EntryPoint, FreestandingProgram, Toolchain
 from elyz.rlib_kernel.backend.driver import translate
+from elyz.rlib_kernel import kernel_program as kernel_program_module
 from elyz.rlib_kernel.kernel_program import UnsupportedArch, kernel_program, X86_64_CFLAGS
 from elyz.rlib_kernel import rawmem
 from tests.support.rpycheck import rtype
 
 from rpython.rtyper.lltypesystem import lltype, rffi
+from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
 
 def uses_a_float(n):
@@ -67,13 +69,41 @@ def test_sync_tree_rewrites_only_changed_files(tmpdir):
     assert not dst.join('stale.c').check()
 
 
-def test_unknown_or_unported_karch_is_refused_with_the_supported_list(tmpdir):
+def test_unknown_or_unported_karch_is_refused_with_the_supported_list(tmpdir, monkeypatch):
+    monkeypatch.setattr(kernel_program_module, 'PLANNED_KARCHS', ('mips64',))
     with pytest.raises(UnsupportedArch) as err:
-        kernel_program('aarch64', str(tmpdir), [EntryPoint(clean_function, [int], 'f')])
-    assert 'not landed' in str(err.value) and 'x86_64' in str(err.value)
+        kernel_program('mips64', str(tmpdir), [EntryPoint(clean_function, [int], 'f')])
+    assert 'not landed' in str(err.value)
     with pytest.raises(UnsupportedArch) as err:
         kernel_program('vax', str(tmpdir), [EntryPoint(clean_function, [int], 'f')])
     assert 'not an architecture' in str(err.value)
+    for karch in ('x86_64', 'aarch64', 'riscv64'):
+        assert karch in str(err.value)
+
+
+def _calls_through(header):
+    """Returns an entry point calling elyz_port_probe, declared by an ECI
+    that includes header."""
+    probe = rffi.llexternal('elyz_port_probe', [lltype.Signed], lltype.Signed,
+                            compilation_info=ExternalCompilationInfo(includes=[header]),
+                            _nowrapper=True, sandboxsafe=True, releasegil=False,
+                            _callable=lambda n: n)
+
+    def calls_the_probe(n):
+        return probe(n)
+    return calls_the_probe
+
+
+def test_a_call_declared_by_the_ports_elyz_cpu_h_is_the_programs_own():
+    assert 'elyz_cpu.h' in checks.PROGRAM_HEADERS
+    rtype([(_calls_through('elyz_cpu.h'), [int])])
+
+
+@pytest.mark.parametrize('header', ['stdio.h', 'elyz_cpu_extra.h'])
+def test_a_call_declared_by_another_header_is_refused(header):
+    with pytest.raises(FreestandingError) as err:
+        rtype([(_calls_through(header), [int])])
+    assert 'calls the C function elyz_port_probe' in str(err.value)
 
 
 def exported_one(x):

@@ -18,15 +18,22 @@ from tests.toolchain.test_selftest import SUMMARY
 from tools import qemurun
 
 PORTS = ('aarch64', 'riscv64')
-# Every self-test a port registers (elyz/kernel/portmain.py): the core and
-# protection tests of x86_64 less its CPU-register, SMAP/SMEP, object and
-# user tests, and the ports' trap tests (elyz/kernel/port_selftests.py).
+# Every self-test a port registers (elyz/kernel/portmain.py): the core,
+# protection and object (descriptor model) tests of x86_64 less its
+# CPU-register and SMAP/SMEP ones, and the ports' trap tests
+# (elyz/kernel/port_selftests.py).  User mode is x86_64's only so far.
 PORT_TESTS = ('pmm.alloc_every_free_frame', 'paging.map_translate_unmap',
               'heap.churn_back_to_baseline', 'runtime.memmove_overlap', 'console.scroll',
               'paging.kernel_tables_audit', 'paging.kernel_image_not_writable',
               'stacks.guard_pages_unmapped', 'stacks.rpython_check_catches_recursion',
               'interrupts.page_fault_caught', 'interrupts.breakpoint_returns',
-              'interrupts.timer_ticks_advance', 'interrupts.timer_rate')
+              'interrupts.timer_ticks_advance', 'interrupts.timer_rate',
+              'objects.allocate_describe_release', 'objects.stale_descriptor_refused',
+              'objects.clone_rights_only_shrink', 'objects.borrow_and_death',
+              'objects.lease_expires_on_timer', 'objects.map_checks',
+              'objects.release_unmaps', 'objects.transfer_rules', 'objects.table_full',
+              'objects.process_lifecycle', 'objects.pools_exhausted',
+              'objects.out_of_frames', 'objects.no_leak_churn')
 ELF_MACHINE = {'aarch64': 'EM_AARCH64', 'riscv64': 'EM_RISCV'}
 # Where each port's image is loaded (elyz/boot/layout.py, arch/<karch>/linker.ld).
 LOAD_BASE = {'aarch64': 0x40200000, 'riscv64': 0x80200000}
