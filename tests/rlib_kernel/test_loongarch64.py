@@ -4,6 +4,7 @@ the stable timer's programming, the roots and invalidations, the exit
 write; and that the module is valid RPython.  The C behind it is
 arch/loongarch64/ (booted by tests/toolchain/test_port_loongarch64.py)."""
 
+import os
 import re
 
 import pytest
@@ -12,8 +13,9 @@ from elyz.rlib_kernel import loongarch64 as la
 from elyz.rlib_kernel import portframe, rawmem
 from elyz.rlib_kernel.ports_common import (TRAP_OTHER, TRAP_TIMER, TRAP_BREAKPOINT,
                                            TRAP_PAGE_FAULT, TRAP_EXTERNAL)
-from tests.support import rpycheck
+from tests.support import portarch, rpycheck
 
+KARCH = 'loongarch64'
 FRAME = 0x10000
 HHDM = rawmem.to_word(0xffff800000000000)
 
@@ -165,19 +167,43 @@ def test_the_exit_device_is_the_ged_page():
     assert la.INTC_WINDOW == 0
 
 
+_DEFINE = re.compile(r'^#define\s+(\w+)\s+([0-9a-fA-Fx()*+|<< ]+?)\s*(?:/\*.*)?$', re.M)
+
+
+def boot_h():
+    """Returns {name: int} of boot.h's numeric #defines (hex, |, <<
+    included, which tests/support/portarch.py does not read)."""
+    with open(os.path.join(portarch.arch_dir(KARCH), 'boot.h')) as f:
+        text = f.read()
+    return dict((name, eval(value, {})) for name, value in _DEFINE.findall(text))
+
+
 def test_boot_h_agrees_with_the_module():
     """arch/loongarch64/boot.h repeats the GED and the frame layout."""
-    import os
-    text = open(os.path.join(os.path.dirname(__file__), '..', '..', 'arch', 'loongarch64',
-                             'boot.h')).read()
-    defines = dict(re.findall(r'#define (\w+)[ \t]+([^/\n]+)', text))
-    assert int(defines['ELYZ_VIRT_GED_REG'], 16) == la.GED_REGISTERS
-    assert int(defines['ELYZ_GED_SLEEP_S5'], 16) == la.GED_SLEEP_POWER_OFF
-    for name, offset in [('FRAME_PC', portframe.PC), ('FRAME_STATUS', portframe.STATUS),
-                         ('FRAME_CAUSE', portframe.CAUSE), ('FRAME_FAULT', portframe.FAULT_ADDRESS),
-                         ('FRAME_SIZE', portframe.FRAME_SIZE)]:
-        a, b = re.match(r'\((\d+) \* (\d+)\)', defines[name].strip()).groups()
-        assert int(a) * int(b) == offset, name
+    defines = boot_h()
+    assert defines['ELYZ_VIRT_GED_REG'] == la.GED_REGISTERS
+    assert defines['ELYZ_GED_SLEEP_S5'] == la.GED_SLEEP_POWER_OFF
+    assert defines['FRAME_PC'] == portframe.PC
+    assert defines['FRAME_STATUS'] == portframe.STATUS
+    assert defines['FRAME_CAUSE'] == portframe.CAUSE
+    assert defines['FRAME_FAULT'] == portframe.FAULT_ADDRESS
+    assert defines['FRAME_SIZE'] == portframe.FRAME_SIZE
+
+
+def test_the_boot_walker_configuration_is_the_page_formats():
+    """boot.S programs PWCL/PWCH for the format the kernel's tables use."""
+    from elyz.mm.pte import loongarch64 as pte
+    defines = boot_h()
+    assert defines['PWCL_VALUE'] == pte.PWCL_VALUE
+    assert defines['PWCH_VALUE'] == pte.PWCH_VALUE
+    ram = pte.block_bits(pte.PAGE_WRITE | pte.PAGE_GLOBAL, 2)
+    assert defines['HUGE_RAM_BITS'] == ram
+    assert defines['HUGE_MMIO_BITS'] == (ram & ~pte.PTE_MAT_MASK) | pte.PTE_MAT_SUC
+
+
+def test_every_primitive_the_module_calls_is_defined_by_arch_loongarch64():
+    missing = portarch.llexternal_names(la) - portarch.c_functions(KARCH)
+    assert missing == set()
 
 
 def _machine_entry(frame):
