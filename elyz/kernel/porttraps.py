@@ -18,12 +18,10 @@ arch/<karch>/trap.S; the frame is elyz/rlib_kernel/portframe.py).
                              in a stack's guard page ("kernel stack
                              overflow"); anything else is reported and panics
 
-The probes, as on x86_64 (elyz/kernel/traps.py):
-    probe_read(addr) probe_read32(addr) -> the value, or 0 when it faulted
-    probe_write(addr, value) -> True, or False when the store faulted
-    probe_faulted() probe_fault_address() probe_fault_was_write()
-    probe_fault_was_protection()   the page was present (read from the active
-                             tables at the fault: riscv64 does not say)
+The probes are elyz/kernel/probes.py's, under the same names here as in
+traps.py (probe_read, probe_faulted, ...); a port decides "protection
+violation" by reading the active tables at the fault (riscv64's causes do
+not say).
     breakpoint_count()
 """
 
@@ -33,6 +31,10 @@ from elyz.kernel import panic
 from elyz.lib import clock, log
 from elyz.mm import address_space, kernel_space, paging
 from elyz.obj import api as objects
+from elyz.kernel import probes
+from elyz.kernel.probes import (probe_read, probe_read32, probe_write, probe_faulted,  # noqa
+                                probe_fault_address, probe_fault_error_code,
+                                probe_fault_was_protection, probe_fault_was_write)
 from elyz.rlib_kernel import cpu, image, portframe
 from elyz.rlib_kernel import traps as arch_traps
 from elyz.rlib_kernel.port import machine
@@ -52,10 +54,6 @@ class _TrapState(object):
     def reset(self):
         self.tables_loaded = False
         self.interrupts_on = False
-        self.probe_faulted = False
-        self.probe_fault_address = 0
-        self.probe_fault_write = False
-        self.probe_fault_protection = False
         self.breakpoints = 0
         self.external = 0
 
@@ -66,6 +64,7 @@ _state = _TrapState()
 def reset_for_tests():
     """Untranslated only: forgets every count and flag."""
     _state.reset()
+    probes.reset_for_tests()
 
 
 def install_trap_tables():
@@ -136,10 +135,8 @@ def _resume_probe(frame):
     fixup = arch_traps.fixup_for(pc)
     if fixup == 0:
         return False
-    _state.probe_faulted = True
-    _state.probe_fault_address = machine.fault_address(frame)
-    _state.probe_fault_write = machine.fault_is_write(frame)
-    _state.probe_fault_protection = _mapped(_state.probe_fault_address)
+    address = machine.fault_address(frame)
+    probes.record_fault(address, machine.fault_is_write(frame), _mapped(address), 0)
     portframe.write(frame, portframe.PC, fixup)
     return True
 
@@ -195,47 +192,6 @@ def report_exception(frame):
         if i % REGISTERS_PER_LINE == REGISTERS_PER_LINE - 1:
             log.end()
         i += 1
-
-
-# ------------------------------------------------------------------- probes
-
-def probe_read(addr):
-    """Returns the word at addr, or 0 when reading it faulted (then
-    probe_faulted() is True and the fault is recorded)."""
-    _state.probe_faulted = False
-    return arch_traps.probe_read(addr)
-
-
-def probe_read32(addr):
-    """Returns the 32-bit word at addr, or 0 when reading it faulted."""
-    _state.probe_faulted = False
-    return arch_traps.probe_read32(addr)
-
-
-def probe_write(addr, value):
-    """Stores value at addr; returns True, or False when the store faulted."""
-    _state.probe_faulted = False
-    return arch_traps.probe_write(addr, value) != arch_traps.PROBE_FAULT_VALUE
-
-
-def probe_faulted():
-    """Returns True when the last probe faulted."""
-    return _state.probe_faulted
-
-
-def probe_fault_address():
-    """Returns the fault address of the last faulted probe (0 before any)."""
-    return _state.probe_fault_address
-
-
-def probe_fault_was_write():
-    """Returns True when the last faulted probe was a store."""
-    return _state.probe_fault_write
-
-
-def probe_fault_was_protection():
-    """Returns True when the last faulted probe hit a mapped page."""
-    return _state.probe_fault_protection
 
 
 def breakpoint_count():

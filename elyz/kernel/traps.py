@@ -62,6 +62,11 @@ from elyz.lib import clock
 from elyz.lib import log
 from elyz.rlib_kernel import cpu, image, trapframe
 from elyz.rlib_kernel import traps as arch_traps
+from elyz.kernel import probes
+# The probe API lives in probes.py; traps.probe_read etc. stay its names here.
+from elyz.kernel.probes import (probe_read, probe_read32, probe_write, probe_faulted,  # noqa
+                                probe_fault_address, probe_fault_error_code,
+                                probe_fault_was_protection, probe_fault_was_write)
 
 EXCEPTION_COUNT = 32
 
@@ -127,9 +132,6 @@ class _TrapState(object):
     def reset(self):
         self.tables_loaded = False
         self.interrupts_on = False
-        self.probe_faulted = False
-        self.probe_fault_address = 0
-        self.probe_fault_error_code = 0
         self.breakpoints = 0
         self.last_breakpoint_rip = 0
         self.pic_spurious = 0
@@ -145,6 +147,7 @@ _state = _TrapState()
 def reset_for_tests():
     """Untranslated only: forgets every count and flag."""
     _state.reset()
+    probes.reset_for_tests()
 
 
 # ------------------------------------------------------------------ set-up
@@ -243,9 +246,9 @@ def dispatch(frame):
 
 
 def _record_probe_fault(frame, cr2):
-    _state.probe_faulted = True
-    _state.probe_fault_address = cr2
-    _state.probe_fault_error_code = trapframe.read(frame, trapframe.ERROR_CODE)
+    error_code = trapframe.read(frame, trapframe.ERROR_CODE)
+    probes.record_fault(cr2, (error_code & PF_WRITE) != 0, (error_code & PF_PROTECTION) != 0,
+                        error_code)
 
 
 def _handle_exception(frame, vector):
@@ -322,58 +325,11 @@ def _report_stack_overflow(stack_name, cr2):
 
 # ------------------------------------------------------------------- probe
 
-def probe_read(addr):
-    """Returns the word at addr, or 0 when reading it faulted (then
-    probe_faulted() is True and the fault is recorded)."""
-    _state.probe_faulted = False
-    return arch_traps.probe_read(addr)
-
-
-def probe_read32(addr):
-    """Returns the 32-bit word at addr (a device register, say), or 0 when
-    reading it faulted (then probe_faulted() is True)."""
-    _state.probe_faulted = False
-    return arch_traps.probe_read32(addr)
-
-
-def probe_write(addr, value):
-    """Stores the word value at addr; returns True, or False when the store
-    faulted (then probe_faulted() is True, the fault recorded, nothing written)."""
-    _state.probe_faulted = False
-    return arch_traps.probe_write(addr, value) != arch_traps.PROBE_FAULT_VALUE
-
-
 def probe_call(target):
     """Calls the code at target and returns what it returned, or 0 when
     fetching it faulted (then probe_faulted() is True)."""
-    _state.probe_faulted = False
+    probes.begin()
     return arch_traps.probe_call(target)
-
-
-def probe_faulted():
-    """Returns True when the last probe faulted."""
-    return _state.probe_faulted
-
-
-def probe_fault_address():
-    """Returns CR2 of the last faulted probe_read (0 before any)."""
-    return _state.probe_fault_address
-
-
-def probe_fault_error_code():
-    """Returns the page-fault error code of the last faulted probe_read."""
-    return _state.probe_fault_error_code
-
-
-def probe_fault_was_protection():
-    """Returns True when the last faulted probe hit a present page (a
-    protection violation), False when the page was not present."""
-    return (_state.probe_fault_error_code & PF_PROTECTION) != 0
-
-
-def probe_fault_was_write():
-    """Returns True when the last faulted probe was a store."""
-    return (_state.probe_fault_error_code & PF_WRITE) != 0
 
 
 def breakpoint_count():

@@ -8,9 +8,9 @@ from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import BootInfo, boot_info
 from elyz.drivers import uart_mmio
-from elyz.kernel import panic, porttraps, qemu, selftest
+from elyz.kernel import panic, port_bench, porttraps, qemu, selftest
 from elyz.lib import clock, log
-from elyz.mm import address_space, kernel_space, paging
+from elyz.mm import address_space, kernel_space, paging, protection
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import aarch64, cpu, image, rawmem, riscv64
 from tests.support import fdt
@@ -106,6 +106,7 @@ def test_kmain_stops_when_the_boot_information_is_unreadable(uart_at, monkeypatc
     uart_at(PL011_PHYS)
     monkeypatch.setattr(portmain, 'KARCH', 'riscv64')
     monkeypatch.setattr(portmain, 'machine', riscv64)
+    monkeypatch.setattr(port_bench, 'machine', riscv64)
     with pytest.raises(cpu.Halted):
         portmain.kmain(bootinfo.PROTOCOL_NONE, 0, HHDM)
     assert log.captured == [
@@ -146,9 +147,10 @@ def aarch64_virt(uart_at, monkeypatch):
     regs.add_region(HHDM, RAM)
     regs.add_region(HHDM + GIC_DIST_PHYS, aarch64.GIC_WINDOW)
     regs.add_region(HHDM + GIC_CPU_PHYS, aarch64.GIC_WINDOW)
-    for module in (portmain, porttraps, kernel_space, qemu):
+    for module in (portmain, porttraps, kernel_space, qemu, port_bench, protection,
+                   address_space):
         monkeypatch.setattr(module, 'machine', aarch64)
-    for module in (portmain, kernel_space, qemu):
+    for module in (portmain, kernel_space, qemu, protection, address_space):
         monkeypatch.setattr(module, 'KARCH', 'aarch64')
     monkeypatch.setattr(aarch64, '_irq', aarch64._Interrupts())
     emulated = aarch64.emulate()
