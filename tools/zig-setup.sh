@@ -5,7 +5,8 @@
 #   DIR/bin/zig-cc       zig cc        (clang: -target loongarch64-freestanding-none)
 #   DIR/bin/zig-ld       zig ld.lld
 #   DIR/bin/zig-objcopy  zig objcopy
-#   DIR/bin/zig-strip    zig objcopy --strip-all
+#   DIR/bin/zig-strip    llvm-strip when installed (zig objcopy cannot strip
+#                        LoongArch), else zig objcopy --strip-all
 set -e
 DIR=${1:-build/tools/zig}
 ZIGLANG_VERSION=0.17.1
@@ -31,4 +32,6 @@ write() { # write NAME COMMAND...
 write zig-cc "$ZIG" cc
 write zig-ld "$ZIG" ld.lld
 write zig-objcopy "$ZIG" objcopy
-write zig-strip "$ZIG" objcopy --strip-all
+# zig objcopy cannot strip a LoongArch ELF ("unimplemented"); llvm-strip can.
+printf '#!/bin/sh\ncommand -v llvm-strip >/dev/null 2>&1 && exec llvm-strip "$@"\nexec %s objcopy --strip-all "$@"\n' "$ZIG" > "$DIR/bin/zig-strip"
+chmod +x "$DIR/bin/zig-strip"

@@ -45,9 +45,12 @@ ARCH_CFLAGS = {
     # lp64 (integer ABI), no F/D extensions; medany: pc-relative anywhere;
     # -mno-relax: no gp-relative relaxation (gp is not set up in the kernel).
     'riscv64': ['-march=rv64imac_zicsr_zifencei', '-mabi=lp64', '-mcmodel=medany', '-mno-relax'],
-    # zig cc (PyPI ziglang): soft-float ABI, no LSX/LASX (QEMU 7.2 lacks them).
-    'loongarch64': ['-target', 'loongarch64-freestanding-none', '-mabi=lp64s', '-msoft-float',
-                    '-mno-lsx', '-mno-lasx', '-mcmodel=medium'],
+    # zig cc (PyPI ziglang, clang): the la464 core without its FPU (-f-d: a
+    # float becomes a soft-float call that does not link) nor LSX/LASX (QEMU
+    # 7.2 lacks them); lp64s: the integer-only ABI (clang has no -msoft-float
+    # for LoongArch).
+    'loongarch64': ['-target', 'loongarch64-freestanding-none', '-mcpu=la464-f-d-lsx-lasx',
+                    '-mabi=lp64s', '-mcmodel=medium'],
 }
 X86_64_CFLAGS = COMMON_CFLAGS + ARCH_CFLAGS['x86_64']
 COMMON_LDFLAGS = ['-nostdlib', '-static', '-z', 'max-page-size=0x1000', '--gc-sections',

@@ -54,12 +54,23 @@ def test_a_port_boots_the_virt_machine_directly_with_its_kernel(no_qemu_flags, k
     assert cmd[0] == binary
     assert option(cmd, '-M') == 'virt'
     assert option(cmd, '-cpu') == cpu
-    assert option(cmd, '-m') == '256M'
+    # QEMU 7.2's loongarch64 virt refuses less than 1 GiB.
+    assert option(cmd, '-m') == ('1024M' if karch == 'loongarch64' else '256M')
     assert option(cmd, '-kernel') == '/k/elyz.elf'
     assert option(cmd, '-append') == 'elyz.selftest elyz.exit'
     assert option(cmd, '-serial') == 'stdio'
     assert '-no-reboot' in cmd and '-icount' not in cmd
     assert not [arg for arg in cmd if 'isa-debug-exit' in arg or arg in ('q35', '-cdrom')]
+
+
+def test_loongarch64_also_gets_its_command_line_through_fw_cfg(no_qemu_flags):
+    # QEMU 7.2 drops -append on a loongarch64 direct boot; commas are doubled
+    # in a QEMU option value.
+    cmd = qemurun.qemu_command(kernel='k', cmdline='elyz.init=a,b', memory='2G',
+                               karch='loongarch64')
+    assert option(cmd, '-fw_cfg') == 'name=opt/org.elyz/cmdline,string=elyz.init=a,,b'
+    assert option(cmd, '-m') == '2G'
+    assert '-fw_cfg' not in qemurun.qemu_command(kernel='k', karch='riscv64')
 
 
 def test_only_aarch64_turns_semihosting_on_for_its_exit(no_qemu_flags):
@@ -107,8 +118,10 @@ def test_karch_defaults_to_the_environment(no_qemu_flags, monkeypatch):
     ('success', 1, 0), ('failure', 3, 1), ('panic', 5, 2)])
 def test_exit_statuses_of_x86_64_and_of_the_ports(what, x86_64, port):
     assert qemurun.status_of(what, 'x86_64') == x86_64
-    for karch in ('aarch64', 'riscv64', 'loongarch64'):
+    for karch in ('aarch64', 'riscv64'):
         assert qemurun.status_of(what, karch) == port
+    # loongarch64 can only power off (the GED): 0 whatever happened.
+    assert qemurun.status_of(what, 'loongarch64') == 0
 
 
 def test_port_statuses_are_the_codes_the_kernel_exits_with():
