@@ -57,14 +57,31 @@ PORTS = {
     'loongarch64': ('qemu-system-loongarch64', ['-M', 'virt'], 'la464'),
 }
 PORT_STATUS = {'success': 0, 'failure': 1, 'panic': 2}
-# loongarch64: QEMU 7.2's virt machine has no device whose exit status the
+# loongarch64 runs on QEMU 10 from Debian's bookworm-backports, unpacked by
+# tools/qemu-backports.sh (Debian 12's QEMU 7.2 emulates LoongArch with
+# 16 KiB target pages, which break 4 KiB mappings: docs/ports.md).
+BACKPORTS_QEMU_DIR = os.path.join(REPO, 'build', 'tools', 'qemu', 'usr', 'bin')
+BACKPORTS = ('loongarch64',)
+
+
+def port_binary(karch):
+    """Returns the QEMU binary of a port: for loongarch64 the backports one
+    when tools/qemu-backports.sh has fetched it, else the system's."""
+    binary = PORTS[karch][0]
+    if karch in BACKPORTS and os.path.exists(os.path.join(BACKPORTS_QEMU_DIR, binary)):
+        return os.path.join(BACKPORTS_QEMU_DIR, binary)
+    return binary
+
+
+# loongarch64: QEMU's virt machine has no device whose exit status the
 # guest chooses (no isa-debug-exit, no semihosting); the kernel powers it
 # off through the ACPI GED, status 0 whatever happened: callers judge by
 # the log (tools/selftest.py by its summary line).
 POWER_OFF_ONLY = ('loongarch64',)
-# loongarch64: QEMU 7.2 refuses a virt machine with less than 1 GiB, and
-# drops -append on a direct boot; the command line goes through fw_cfg
-# instead (arch/loongarch64/boot.c puts it into the device tree).
+# loongarch64: QEMU 7.2 drops -append on a direct boot; the command line
+# goes through fw_cfg too (arch/loongarch64/boot.c puts it into the device
+# tree when the tree has none).  QEMU 7.2 also refuses a virt machine with
+# less than 1 GiB (QEMU 10 does not): the minimum applies to it only.
 PORT_MIN_MEMORY_MIB = {'loongarch64': 1024}
 FW_CFG_CMDLINE = 'opt/org.elyz/cmdline'
 _MEMORY_SIZE = re.compile(r'^(\d+)([MG]?)$')
@@ -85,11 +102,15 @@ def status_of(what, karch=None):
 def _port_memory(karch, memory):
     """Returns memory, raised to the smallest size karch's machine accepts."""
     minimum = PORT_MIN_MEMORY_MIB.get(karch, 0)
+    if port_binary(karch) != PORTS[karch][0]:
+        minimum = 0                                 # the backports QEMU
     match = _MEMORY_SIZE.match(memory)
     if minimum == 0 or match is None:
         return memory
     mib = int(match.group(1)) * (1024 if match.group(2) == 'G' else 1)
     return memory if mib >= minimum else '%dM' % minimum
+
+
 # What routes the serial port in QEMU_FLAGS (as in GNUmakefile's QEMU_SERIAL).
 SERIAL_OPTIONS = ('-serial', '--serial')
 NOGRAPHIC_OPTIONS = ('-nographic', '--nographic')
@@ -275,6 +296,7 @@ def _screendump(monitor_path, ppm_path, seconds=10.0):
 
 def _port_command(karch, kernel, cmdline, memory, icount, extra):
     binary, machine, cpu = PORTS[karch]
+    binary = port_binary(karch)
     cmd = [binary] + machine + ['-m', _port_memory(karch, memory), '-no-reboot',
                                 '-display', 'none', '-monitor', 'none', '-serial', 'stdio']
     if cpu:

@@ -24,13 +24,14 @@ add() { # add COMMAND-OR-FILE PACKAGE
 KARCH=${KARCH:-x86_64}
 ZIG_DIR=build/tools/zig
 need_zig=""
+need_qemu_backports=""
 cross() { # cross KARCH: the compiler and QEMU of a port
     case "$1" in
         aarch64) add aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
                  add aarch64-linux-gnu-ld binutils-aarch64-linux-gnu ;;
         riscv64) add riscv64-linux-gnu-gcc gcc-riscv64-linux-gnu
                  add riscv64-linux-gnu-ld binutils-riscv64-linux-gnu ;;
-        loongarch64) need_zig=1 ;;
+        loongarch64) need_zig=1; add llvm-strip llvm ;;
     esac
 }
 emulator() { # emulator KARCH
@@ -38,7 +39,7 @@ emulator() { # emulator KARCH
         x86_64) add qemu-system-x86_64 qemu-system-x86 ;;
         aarch64) add qemu-system-aarch64 qemu-system-arm ;;
         riscv64) add qemu-system-riscv64 qemu-system-misc ;;
-        loongarch64) add qemu-system-loongarch64 qemu-system-misc ;;
+        loongarch64) need_qemu_backports=1 ;;
     esac
 }
 
@@ -67,6 +68,12 @@ done
 # and links it (tools/zig-setup.sh: pinned, in build/tools/zig).
 if [ -n "$need_zig" ] && [ ! -x "$ZIG_DIR/bin/zig-cc" ]; then
     sh tools/zig-setup.sh "$ZIG_DIR" || exit 1
+fi
+
+# loongarch64's QEMU: Debian 12's 7.2 emulates LoongArch with 16 KiB pages;
+# tools/qemu-backports.sh unpacks bookworm-backports' QEMU into build/tools/qemu.
+if [ -n "$need_qemu_backports" ] && [ ! -x build/tools/qemu/usr/bin/qemu-system-loongarch64 ]; then
+    sh tools/qemu-backports.sh build/tools/qemu || exit 1
 fi
 
 [ -z "$need_pkgs" ] && exit 0

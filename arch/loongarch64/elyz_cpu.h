@@ -32,10 +32,9 @@ extern void elyz_init_traps(void);
 static inline long elyz_la_cpucfg(long word) { long v; __asm__ volatile("cpucfg %0, %1" : "=r"(v) : "r"(word)); return v; }
 static inline long elyz_la_read_pgdl(void) { long v; __asm__ volatile("csrrd %0, 0x19" : "=r"(v)); return v; }
 static inline long elyz_la_read_pgdh(void) { long v; __asm__ volatile("csrrd %0, 0x1a" : "=r"(v)); return v; }
-static inline void elyz_la_write_pgd(long root)
+static inline void elyz_la_write_pgds(long low, long high)
 {
-    long l = root, h = root;
-    __asm__ volatile("csrwr %0, 0x19\n\tcsrwr %1, 0x1a" : "+r"(l), "+r"(h) : : "memory");
+    __asm__ volatile("csrwr %0, 0x19\n\tcsrwr %1, 0x1a" : "+r"(low), "+r"(high) : : "memory");
 }
 static inline void elyz_la_invtlb_all(void) { __asm__ volatile("dbar 0\n\tinvtlb 0, $zero, $zero" ::: "memory"); }
 static inline void elyz_la_invtlb_page(long virt)

@@ -142,9 +142,10 @@ def _resume_probe(frame):
 
 
 def _mapped(addr):
-    """Returns True when addr is mapped in the active tables."""
+    """Returns True when addr is mapped in the active tables (the kernel's
+    for an upper-half address: every space shares them)."""
     root = address_space.current()
-    if root == 0:
+    if root == 0 or addr < 0:
         root = kernel_space.kernel_pml4()
     return root != 0 and paging.translate(root, addr) >= 0
 

@@ -611,7 +611,11 @@ def copy_kernel_half(dst_pml4, src_pml4):
     """Copies root entries 256..511 (the kernel's half) from src_pml4 to
     dst_pml4, so both share the kernel's PDPTs.  Never fails.  Run
     populate_kernel_half on the kernel's root first, or kernel mappings
-    made later under a new root entry will not be seen by dst_pml4."""
+    made later under a new root entry will not be seen by dst_pml4.  Does
+    nothing on a format whose hardware walks the kernel half from its own
+    root register (fmt.KERNEL_HALF_IN_EVERY_ROOT False: loongarch64)."""
+    if not fmt.KERNEL_HALF_IN_EVERY_ROOT:
+        return
     i = KERNEL_HALF_FIRST
     while i < ENTRIES:
         _write(dst_pml4 + i * ENTRY_SIZE, _read(src_pml4 + i * ENTRY_SIZE))

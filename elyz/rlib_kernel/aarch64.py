@@ -31,6 +31,10 @@ from elyz.rlib_kernel.ports_common import (TRAP_OTHER, TRAP_TIMER, TRAP_BREAKPOI
                                            TRAP_PAGE_FAULT, TRAP_EXTERNAL)
 
 NAME = 'aarch64'
+# Does a kernel address with bits 63..48 cleared fault (self-test
+# paging.no_kernel_alias_below)?  TTBR0 covers 47 bits (T0SZ = 17): an address with bit 47 set and bits
+# 63..48 clear faults.
+KERNEL_ALIAS_BELOW_FAULTS = True
 
 CAUSE_IRQ = rawmem.to_word(1 << 63)          # boot.h FRAME_CAUSE_IRQ
 ESR_EC_SHIFT = 26

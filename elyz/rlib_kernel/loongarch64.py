@@ -45,6 +45,13 @@ from elyz.rlib_kernel.ports_common import (TRAP_OTHER, TRAP_TIMER, TRAP_BREAKPOI
                                            TRAP_PAGE_FAULT, TRAP_EXTERNAL)
 
 NAME = 'loongarch64'
+# Does a kernel address with bits 63..48 cleared fault (self-test
+# paging.no_kernel_alias_below)?  the TLB compares virtual address bits 47..13 only (VALEN 48), so a
+# lower-half address with bit 47 set hits the global TLB entry of the
+# kernel address it differs from in bits 63..48 alone; the page tables
+# cannot prevent it. The kernel never uses such an address: its user-
+# half checks stop at 2**47.
+KERNEL_ALIAS_BELOW_FAULTS = False
 
 # ESTAT (LoongArch Reference Manual vol. 1, 7.4.6): IS in bits 12..0,
 # Ecode in 21..16.
@@ -112,6 +119,7 @@ def emulate(machine=None):
     _emulated[0] = machine if machine is not None else EmulatedLoongarch64()
     _timer.frequency = 0
     _timer.period = 0
+    _roots.kernel = 0
     return _emulated[0]
 
 
@@ -124,9 +132,9 @@ def _tick():
     return _emulated[0].time
 
 
-def _write_pgd_emulated(root):
-    _emulated[0].pgdl = root
-    _emulated[0].pgdh = root
+def _write_pgds_emulated(low, high):
+    _emulated[0].pgdl = low
+    _emulated[0].pgdh = high
 
 
 def _ext(name, args, result, emulation):
@@ -137,7 +145,7 @@ def _ext(name, args, result, emulation):
 S = lltype.Signed
 V = lltype.Void
 _cpucfg = _ext('elyz_la_cpucfg', [S], S, lambda word: _emulated[0].cpucfg.get(word, 0))
-_write_pgd = _ext('elyz_la_write_pgd', [S], V, _write_pgd_emulated)
+_write_pgds = _ext('elyz_la_write_pgds', [S, S], V, _write_pgds_emulated)
 _read_pgdl = _ext('elyz_la_read_pgdl', [], S, lambda: _emulated[0].pgdl)
 _invtlb_all = _ext('elyz_la_invtlb_all', [], V,
                    lambda: setattr(_emulated[0], 'flushes', _emulated[0].flushes + 1))
@@ -275,16 +283,44 @@ def timer_acknowledge():
     _timer_clear()
 
 
+# Frame 0, zeroed by boot.c and never handed out: the empty table absent
+# directory entries already name.  PGDL holds it while the kernel's own root
+# is the active one, so no lower-half address translates then.
+EMPTY_ROOT = 0
+
+
+class _Roots(object):
+    def __init__(self):
+        self.kernel = 0
+
+
+_roots = _Roots()
+
+
 def activate_root(root):
-    """Loads PGDL and PGDH with the root table at physical root and drops
-    every TLB entry; returns nothing."""
-    _write_pgd(root)
+    """Makes root the active address space and drops every TLB entry:
+    PGDH always holds the kernel's root (the first one activated: the
+    kernel's, kernel_space.activate), PGDL the root of a process, or the
+    empty table when root is the kernel's.  The walker indexes both with
+    bits 47..39 and the halves split at bit 63, so a shared root would let
+    a lower-half address with bit 47 set reach the kernel's entries
+    (paging's KERNEL_HALF_IN_EVERY_ROOT is False here).  Returns nothing."""
+    if _roots.kernel == 0:
+        _roots.kernel = root
+    low = root
+    if root == _roots.kernel:
+        low = EMPTY_ROOT
+    _write_pgds(low, _roots.kernel)
     _invtlb_all()
 
 
 def active_root():
-    """Returns the physical address of the active root table (PGDL)."""
-    return _read_pgdl()
+    """Returns the physical address of the active root table: PGDL's, or
+    the kernel's while PGDL holds the empty table."""
+    low = _read_pgdl()
+    if low == EMPTY_ROOT:
+        return _roots.kernel
+    return low
 
 
 def invalidate_page(virt):

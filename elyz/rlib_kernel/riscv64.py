@@ -40,6 +40,10 @@ from elyz.rlib_kernel.ports_common import (TRAP_OTHER, TRAP_TIMER, TRAP_BREAKPOI
                                            TRAP_PAGE_FAULT, TRAP_EXTERNAL)
 
 NAME = 'riscv64'
+# Does a kernel address with bits 63..48 cleared fault (self-test
+# paging.no_kernel_alias_below)?  an address with bit 47 set and bits 63..48 clear is not canonical
+# under Sv48: it faults.
+KERNEL_ALIAS_BELOW_FAULTS = True
 
 SATP_MODE_SV48 = rawmem.to_word(9 << 60)
 CAUSE_INTERRUPT = int(rawmem.to_word(1 << 63))

@@ -141,11 +141,21 @@ def test_counter_reads_the_stable_counter(machine):
     assert la.counter() > first
 
 
-def test_activate_root_loads_both_roots_and_flushes_the_tlb(machine):
-    la.activate_root(0x372000)
-    assert (machine.pgdl, machine.pgdh) == (0x372000, 0x372000)
+def test_the_kernel_root_goes_to_pgdh_with_an_empty_lower_half(machine):
+    la.activate_root(0x372000)              # the first: the kernel's
+    assert (machine.pgdl, machine.pgdh) == (la.EMPTY_ROOT, 0x372000)
     assert machine.flushes == 1
     assert la.active_root() == 0x372000
+
+
+def test_a_process_root_goes_to_pgdl_and_the_kernel_stays_in_pgdh(machine):
+    la.activate_root(0x372000)
+    la.activate_root(0x555000)              # a process's space
+    assert (machine.pgdl, machine.pgdh) == (0x555000, 0x372000)
+    assert la.active_root() == 0x555000
+    la.activate_root(0x372000)              # back to the kernel's
+    assert (machine.pgdl, machine.pgdh) == (la.EMPTY_ROOT, 0x372000)
+    assert machine.flushes == 3
 
 
 def test_invalidations(machine):

@@ -1,5 +1,7 @@
 """tools/qemurun.py: log cleaning, QEMU command lines and exit statuses (no QEMU needed)."""
 
+import os
+
 import pytest
 
 from tools import qemurun
@@ -51,11 +53,26 @@ def test_a_port_boots_the_virt_machine_directly_with_its_kernel(no_qemu_flags, k
                                                                  cpu):
     cmd = qemurun.qemu_command(kernel='/k/elyz.elf', cmdline='elyz.selftest elyz.exit',
                                memory='256M', karch=karch)
-    assert cmd[0] == binary
+    assert cmd[0] == qemurun.port_binary(karch)
+    assert os.path.basename(cmd[0]) == binary
     assert option(cmd, '-M') == 'virt'
     assert option(cmd, '-cpu') == cpu
-    # QEMU 7.2's loongarch64 virt refuses less than 1 GiB.
-    assert option(cmd, '-m') == ('1024M' if karch == 'loongarch64' else '256M')
+    # QEMU 7.2's loongarch64 virt refuses less than 1 GiB; the backports
+    # QEMU (tools/qemu-backports.sh) takes any size.
+    backports = qemurun.port_binary(karch) != binary
+    assert option(cmd, '-m') == ('1024M' if karch == 'loongarch64' and not backports
+                                 else '256M')
+
+
+def test_loongarch64_prefers_the_backports_qemu(monkeypatch, tmpdir):
+    monkeypatch.setattr(qemurun, 'BACKPORTS_QEMU_DIR', str(tmpdir))
+    assert qemurun.port_binary('loongarch64') == 'qemu-system-loongarch64'
+    tmpdir.join('qemu-system-loongarch64').write('')
+    assert qemurun.port_binary('loongarch64') == str(tmpdir.join('qemu-system-loongarch64'))
+    assert qemurun.port_binary('riscv64') == 'qemu-system-riscv64'
+    assert qemurun._port_memory('loongarch64', '128M') == '128M'
+    monkeypatch.setattr(qemurun, 'BACKPORTS_QEMU_DIR', str(tmpdir.join('none')))
+    assert qemurun._port_memory('loongarch64', '128M') == '1024M'
     assert option(cmd, '-kernel') == '/k/elyz.elf'
     assert option(cmd, '-append') == 'elyz.selftest elyz.exit'
     assert option(cmd, '-serial') == 'stdio'

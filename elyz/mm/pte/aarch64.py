@@ -50,6 +50,9 @@ from elyz.mm.pte.common import (
 NAME = 'aarch64'
 MAX_PHYS = (1 << 48) - 1
 COUNT_IN_ENTRY = False
+# Does every address space's root carry the kernel half (entries 256..511,
+# paging.copy_kernel_half)?  Yes: TTBR0 and TTBR1 hold the same root; T0SZ = 17 keeps TTBR0 walks to entries 0..255.
+KERNEL_HALF_IN_EVERY_ROOT = True
 KEPT_BITS = 0                       # no hardware-set bits (AF is always set)
 
 DESC_VALID = 1 << 0

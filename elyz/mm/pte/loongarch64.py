@@ -51,6 +51,9 @@ from elyz.rlib_kernel import rawmem
 NAME = 'loongarch64'
 MAX_PHYS = (1 << 48) - 1
 COUNT_IN_ENTRY = False
+# Does every address space's root carry the kernel half (entries 256..511,
+# paging.copy_kernel_half)?  No: PGDH always holds the kernel's root and PGDL the process's (or an empty table), and a lower-half address with bit 47 set indexes PGDL's entries 256..511: copies of the kernel half there would alias the kernel below 2**48.
+KERNEL_HALF_IN_EVERY_ROOT = False
 KEPT_BITS = 0                       # the TLB refill handler sets nothing
 
 PTE_V = 1 << 0

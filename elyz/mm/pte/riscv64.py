@@ -45,6 +45,9 @@ from elyz.rlib_kernel import rawmem
 NAME = 'riscv64'
 MAX_PHYS = (1 << 56) - 1
 COUNT_IN_ENTRY = False
+# Does every address space's root carry the kernel half (entries 256..511,
+# paging.copy_kernel_half)?  Yes: satp names one table for both halves.
+KERNEL_HALF_IN_EVERY_ROOT = True
 KEPT_BITS = 0                       # A and D are always set already
 
 PTE_V = 1 << 0

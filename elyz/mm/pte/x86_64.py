@@ -79,6 +79,9 @@ PTE_ADDR_MASK = 0x000FFFFFFFFFF000          # bits 51..12
 KEPT_BITS = PTE_ADDR_MASK | PTE_ACCESSED | PTE_DIRTY
 
 COUNT_IN_ENTRY = True
+# Does every address space's root carry the kernel half (entries 256..511,
+# paging.copy_kernel_half)?  Yes: CR3 names one table for both halves.
+KERNEL_HALF_IN_EVERY_ROOT = True
 COUNT_SHIFT = 52
 COUNT_MASK = 0x3FF << COUNT_SHIFT           # bits 61..52, up to 1023 >= 512
 COUNT_ONE = 1 << COUNT_SHIFT
