@@ -62,6 +62,11 @@ def test_a_port_boots_the_virt_machine_directly_with_its_kernel(no_qemu_flags, k
     backports = qemurun.port_binary(karch) != binary
     assert option(cmd, '-m') == ('1024M' if karch == 'loongarch64' and not backports
                                  else '256M')
+    assert option(cmd, '-kernel') == '/k/elyz.elf'
+    assert option(cmd, '-append') == 'elyz.selftest elyz.exit'
+    assert option(cmd, '-serial') == 'stdio'
+    assert '-no-reboot' in cmd and '-icount' not in cmd
+    assert not [arg for arg in cmd if 'isa-debug-exit' in arg or arg in ('q35', '-cdrom')]
 
 
 def test_loongarch64_prefers_the_backports_qemu(monkeypatch, tmpdir):
@@ -73,11 +78,6 @@ def test_loongarch64_prefers_the_backports_qemu(monkeypatch, tmpdir):
     assert qemurun._port_memory('loongarch64', '128M') == '128M'
     monkeypatch.setattr(qemurun, 'BACKPORTS_QEMU_DIR', str(tmpdir.join('none')))
     assert qemurun._port_memory('loongarch64', '128M') == '1024M'
-    assert option(cmd, '-kernel') == '/k/elyz.elf'
-    assert option(cmd, '-append') == 'elyz.selftest elyz.exit'
-    assert option(cmd, '-serial') == 'stdio'
-    assert '-no-reboot' in cmd and '-icount' not in cmd
-    assert not [arg for arg in cmd if 'isa-debug-exit' in arg or arg in ('q35', '-cdrom')]
 
 
 def test_loongarch64_also_gets_its_command_line_through_fw_cfg(no_qemu_flags):
