@@ -22,7 +22,7 @@ from elyz.abi.rights import CHANNEL_RIGHTS, RIGHT_WAIT
 from elyz.kernel import accounting, sched, spawn
 from elyz.lib import clock, log
 from elyz.mm import heap, usercopy
-from elyz.obj import api, process
+from elyz.obj import api, channel, process
 from elyz.rlib_kernel import cpu, rawmem, trapframe
 
 DEBUG_WRITE_MAX = 4096
@@ -300,18 +300,60 @@ def sys_channel_recv(ep, buf, length, descs, max_count, flags):
     return result
 
 
+_NOT_FAST = -(1 << 62)          # _call_fast: take the general path (no result is this)
+
+
 def sys_channel_call(ep, buf, length, rbuf, rlength, a5):
+    if length >= 0 and length <= sched.INBOX_BYTES and rlength >= 0:
+        result = _call_fast(ep, buf, length, rbuf, rlength)
+        if result != _NOT_FAST:
+            return result
+    return _call_general(ep, buf, length, rbuf, rlength)
+
+
+def _call_fast(ep, buf, length, rbuf, rlength):
+    """channel_call's fast path (docs/ipc.md): a live endpoint with both
+    rights and an open peer, on which a task waits in channel_call with
+    nothing queued and room for length bytes.  Returns the call's result,
+    or _NOT_FAST before anything changed.  Once the descriptor is good, the
+    only errors left are E_FAULT (reply buffer or buf), which come before
+    the descriptor's in the documented order: the general path would find
+    the same."""
+    caller = _caller()
+    endpoint = api.call_endpoint(caller, ep)
+    if endpoint < 0:
+        return _NOT_FAST
+    target = sched.handoff_target(channel.get(endpoint).peer, length)
+    if target < 0:
+        return _NOT_FAST
+    if rlength > limits.MAX_MESSAGE_BYTES:
+        rlength = limits.MAX_MESSAGE_BYTES
+    if not usercopy.writable(rbuf, rlength):
+        return E_FAULT
+    # Straight into the receiver's inbox: until hand_over says so, it is
+    # not a message (a fault midway leaves bytes nobody reads).
+    if usercopy.copy_in(sched.inbox(target), buf, length) < 0:
+        return E_FAULT
+    capacity = rlength
+    if capacity > sched.INBOX_BYTES:
+        capacity = sched.INBOX_BYTES
+    sched.hand_over(target, length, endpoint, capacity)
+    return _call_receive(caller, ep, endpoint, rbuf, rlength, capacity)
+
+
+def _call_general(ep, buf, length, rbuf, rlength):
+    """channel_call's checks in the documented order, then the send (the
+    fast hand-over when it applies, else the queue) and the receive."""
     if length < 0 or rlength < 0:
         return E_INVALID
     if length > limits.MAX_MESSAGE_BYTES:
         return E_LIMIT
     if rlength > limits.MAX_MESSAGE_BYTES:
         rlength = limits.MAX_MESSAGE_BYTES
-    if not usercopy.user_range_ok(rbuf, rlength) or \
-            (rlength > 0 and not usercopy.pages_ok(rbuf, rlength, True)):
+    if not usercopy.writable(rbuf, rlength):
         return E_FAULT
     staging = _buffers.staging
-    status = usercopy.copy_from_user(staging, buf, length)
+    status = usercopy.copy_in(staging, buf, length)
     if status < 0:
         return status
     caller = _caller()
@@ -323,9 +365,7 @@ def sys_channel_call(ep, buf, length, rbuf, rlength, a5):
     if capacity > sched.INBOX_BYTES:
         capacity = sched.INBOX_BYTES
     target = sched.handoff_target(peer, length)
-    if target >= 0 and api.queue_empty(peer):
-        # The fast path: the receiver waits on the peer with nothing queued
-        # before this message; it gets the bytes in its inbox and runs now.
+    if target >= 0:
         rawmem.copy(sched.inbox(target), staging, length)
         sched.hand_over(target, length, endpoint, capacity)
     else:
@@ -338,14 +378,16 @@ def sys_channel_call(ep, buf, length, rbuf, rlength, a5):
 
 
 def _call_receive(caller, ep, endpoint, rbuf, rlength, capacity):
-    """channel_call's second half: the reply from the inbox or the queue."""
-    peeked = _buffers.peeked
+    """channel_call's second half: the reply from the inbox or the queue.
+    rbuf was found writable before the call sent anything; the copies out
+    cannot fail unless a lease that mapped it expired meanwhile (the reply
+    is then received but lost, as with any buffer the caller unmapped)."""
     while True:
         length = sched.take_inbox()
         if length >= 0:
-            usercopy.copy_to_user(rbuf, sched.inbox(sched.current()), length)
+            usercopy.copy_out(rbuf, sched.inbox(sched.current()), length)
             return length
-        status = api.channel_peek(caller, ep, peeked)
+        status = api.channel_peek(caller, ep, _buffers.peeked)
         if status != E_WOULDBLOCK:
             break
         sched.wait_on_endpoint(endpoint, capacity)
@@ -356,7 +398,7 @@ def _call_receive(caller, ep, endpoint, rbuf, rlength, capacity):
                                  staging + MESSAGE_VALUES_OFFSET)
     if result < 0:
         return result
-    usercopy.copy_to_user(rbuf, staging, result)
+    usercopy.copy_out(rbuf, staging, result)
     return result
 
 
