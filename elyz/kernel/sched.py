@@ -420,8 +420,10 @@ def hand_over(target, length, endpoint, capacity):
     """The running task has put length bytes in target's inbox (target from
     handoff_target); it blocks as waiter of endpoint (its reply) and target
     runs at once, without the run queue; capacity: as for wait_on_endpoint.
-    Returns when the running task is woken.  The waiter count stays as it
-    was: target leaves the waiters, the running task joins them."""
+    Returns, when the running task is woken, what take_inbox would: the
+    length of a message handed to it meanwhile (its inbox emptied), or -1.
+    The waiter count stays as it was: target leaves the waiters, the
+    running task joins them."""
     prev = _sched.current
     t = _tasks[target]
     t.inbox_length = length
@@ -436,7 +438,9 @@ def hand_over(target, length, endpoint, capacity):
     p.inbox_capacity = capacity
     channel.get(endpoint).waiter = prev
     _switch_tasks(prev, target)
-    return 0
+    length = p.inbox_length
+    p.inbox_length = -1
+    return length
 
 
 def take_inbox():

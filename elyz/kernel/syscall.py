@@ -337,7 +337,10 @@ def _call_fast(ep, buf, length, rbuf, rlength):
     capacity = rlength
     if capacity > sched.INBOX_BYTES:
         capacity = sched.INBOX_BYTES
-    sched.hand_over(target, length, endpoint, capacity)
+    received = sched.hand_over(target, length, endpoint, capacity)
+    if received >= 0:                   # the usual answer: another hand-over
+        usercopy.copy_out(rbuf, sched.inbox(sched.current()), received)
+        return received
     return _call_receive(caller, ep, endpoint, rbuf, rlength, capacity)
 
 
@@ -367,7 +370,10 @@ def _call_general(ep, buf, length, rbuf, rlength):
     target = sched.handoff_target(peer, length)
     if target >= 0:
         rawmem.copy(sched.inbox(target), staging, length)
-        sched.hand_over(target, length, endpoint, capacity)
+        received = sched.hand_over(target, length, endpoint, capacity)
+        if received >= 0:
+            usercopy.copy_out(rbuf, sched.inbox(sched.current()), received)
+            return received
     else:
         status = api.channel_send(caller, ep, staging, length, staging, 0)
         if status < 0:

@@ -186,12 +186,20 @@ def writable(addr, length):
         return False
     if length <= 0:
         return True
-    if _copy_unwalked(addr, addr, 1) != 0:
-        return False
-    page = (addr & ~(paging.PAGE_SIZE - 1)) + paging.PAGE_SIZE
-    end = addr + length
-    while page < end:
-        if _copy_unwalked(page, page, 1) != 0:
-            return False
+    last = addr + length - 1
+    page = addr & ~(paging.PAGE_SIZE - 1)
+    protection.user_access_begin()
+    ok = _probe_store(addr)
+    while ok and page + paging.PAGE_SIZE <= last:
         page += paging.PAGE_SIZE
-    return True
+        ok = _probe_store(page)
+    protection.user_access_end()
+    return ok
+
+
+def _probe_store(addr):
+    """Copies the byte at addr onto itself (the SMAP window open); returns
+    True when neither the load nor the store faulted."""
+    if we_are_translated():
+        return _user_copy(addr, addr, 1) == 0
+    return _emulated_copy(addr, addr, 1, True) == 0
