@@ -13,6 +13,11 @@
                              the saved-rsp words at CONTEXT_RSP of both
     prepare_user_stack(top, entry, user_rsp, arg0, arg1) -> the rsp to switch
                              to for a first entry into user mode
+    syscall_frame(top) -> the trap frame of a system call made from user mode
+                             by the task whose kernel stack ends at top:
+                             syscall.S builds it at the very top (the
+                             stack pointer it loads is the top set by
+                             set_kernel_stack), trapframe.FRAME_SIZE bytes
     fpu_init()               SSE for user mode, the clean FPU state recorded
     fpu_reset(area) fpu_save(area) fpu_restore(area)   512-byte, 16-aligned areas
     FPU_AREA_SIZE
@@ -24,7 +29,7 @@ and returns at once (tests check the scheduler's choices, not the CPU's).
 from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
-from elyz.rlib_kernel import rawmem
+from elyz.rlib_kernel import rawmem, trapframe
 
 FPU_AREA_SIZE = 512
 CONTEXT_RSP = FPU_AREA_SIZE     # a context block: the FPU area, then the saved rsp
@@ -117,6 +122,10 @@ def switch_task(prev_context, next_context, new_bottom, new_top):
 
 def prepare_user_stack(top, entry, user_rsp, arg0, arg1):
     return _prepare(top, entry, user_rsp, arg0, arg1)
+
+
+def syscall_frame(top):
+    return top - trapframe.FRAME_SIZE
 
 
 def fpu_init():

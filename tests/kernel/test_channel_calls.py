@@ -3,6 +3,8 @@ for processes the scheduler switches between: blocking receives, wait_any,
 and channel_call's fast path that hands a small message straight to a
 waiting receiver and runs it at once."""
 
+import struct
+
 import pytest
 
 from elyz.abi import limits, syscalls as S
@@ -11,8 +13,9 @@ from elyz.abi.rights import (CHANNEL_RIGHTS, PROCESS_RIGHTS, PROT_READ, RIGHT_RE
                              RIGHT_WRITE)
 from elyz.kernel import sched, syscall
 from elyz.obj import api, channel, process
-from tests.kernel.conftest import (blocks, do_syscall, give_user_memory, make_current,
-                                   read_bytes, start_task, write_bytes)
+from elyz.rlib_kernel import trapframe
+from tests.kernel.conftest import (FRAME, blocks, do_syscall, give_user_memory, make_current,
+                                   read_bytes, start_task, syscall_frame, write_bytes)
 
 A_BUF = 0x10000000
 B_BUF = 0x20000000
@@ -125,7 +128,7 @@ def test_call_hands_a_small_message_to_a_waiting_caller_and_runs_it(pair):
     assert channel.get(b_endpoint).waiter == -1
     assert channel.get(endpoint_index(a, a_end)).waiter == a.index
     # b's call resumes in its second half: the reply from its inbox.
-    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 64, 64) == 6
+    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 64, 64, 0) == 6
     assert read_bytes(B_BUF + 256, 6) == b'reply!'
     assert sched.take_inbox() == -1
 
@@ -138,7 +141,7 @@ def test_call_queues_what_does_not_fit_the_waiting_receivers_buffer(pair):
     assert channel.messages_in_use() == 1                    # queued: 10 > 4
     make_current(b.index)
     b_endpoint = endpoint_index(b, b_end)
-    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 4, 4) == E_BUFFER
+    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 4, 4, 0) == E_BUFFER
 
 
 def test_call_on_a_closed_channel(pair):
@@ -227,5 +230,91 @@ def test_fast_path_hands_over_a_message_across_a_page_boundary(pair):
                   A_TWO_PAGES + PAGE - 32, 64) == a.index
     assert sched.current() == b.index
     b_endpoint = endpoint_index(b, b_end)
-    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 64, 64) == 6
+    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 64, 64, 0) == 6
     assert read_bytes(B_BUF + 256, 6) == b'across'
+
+
+# ------------------------------------------------------------ channel_call_regs
+# The request in w0-w3 (rdx r10 r8 r9), the reply written back there.
+
+REPLY_REGISTERS = trapframe.SYSCALL_ARGUMENTS[2:]
+
+
+def words_of(data):
+    data = data.ljust(32, b'\0')
+    return [struct.unpack('<q', data[8 * i:8 * i + 8])[0] for i in range(4)]
+
+
+def reply_registers(frame):
+    return b''.join(struct.pack('<q', trapframe.read(frame, r)) for r in REPLY_REGISTERS)
+
+
+def regs_call(ep, data):
+    return (S.SYS_CHANNEL_CALL_REGS, ep, len(data)) + tuple(words_of(data))
+
+
+def test_call_regs_refuses_a_length_outside_0_to_32(pair):
+    a, a_end, b, b_end = pair
+    make_current(a.index)
+    for length in (-1, 33, 1 << 40):
+        assert do_syscall(S.SYS_CHANNEL_CALL_REGS, a_end, length, 1, 2, 3, 4) == E_INVALID
+        assert trapframe.read(FRAME, trapframe.RDX) == 1        # registers untouched
+    assert do_syscall(S.SYS_CHANNEL_CALL_REGS, a_end + 1, 1, 0, 0, 0, 0) < 0
+    assert channel.messages_in_use() == 0
+
+
+def test_call_regs_hands_its_words_to_a_caller_waiting_with_a_buffer(pair):
+    a, a_end, b, b_end = pair
+    b_waits_in_a_call(pair)
+    assert blocks(do_syscall, *regs_call(a_end, b'hello, registers')) == a.index
+    assert sched.current() == b.index
+    assert channel.messages_in_use() == 0
+    b_endpoint = endpoint_index(b, b_end)
+    assert syscall._call_receive(b, b_end, b_endpoint, B_BUF + 256, 64, 64, 0) == 16
+    assert read_bytes(B_BUF + 256, 16) == b'hello, registers'
+
+
+def test_call_regs_gets_its_reply_in_its_registers_with_the_rest_zero(pair):
+    a, a_end, b, b_end = pair
+    make_current(b.index)
+    # b waits in channel_call_regs (its request queued: nobody waits on a's side)
+    assert blocks(do_syscall, *regs_call(b_end, b'q')) == b.index
+    b_endpoint = endpoint_index(b, b_end)
+    make_current(a.index)
+    assert do_syscall(S.SYS_CHANNEL_RECV, a_end, A_BUF + 1024, 64, A_BUF + 2048, 0, 1) == 1
+    assert read_bytes(A_BUF + 1024, 1) == b'q'
+    # Old bytes in b's inbox past the reply must not reach b's registers.
+    write_bytes(sched.inbox(b.index), b'X' * 64)
+    write_bytes(A_BUF, b'answer in 11')
+    assert blocks(do_syscall, S.SYS_CHANNEL_CALL, a_end, A_BUF, 11, A_BUF + 512, 64) \
+        == a.index
+    assert sched.current() == b.index
+    syscall_frame(*regs_call(b_end, b"q"))          # a frame to write the reply into
+    assert syscall._call_receive(b, b_end, b_endpoint, 0, 32, 32, FRAME) == 11
+    assert reply_registers(FRAME) == b'answer in 1' + b'\0' * 21
+
+
+def test_call_regs_takes_a_queued_reply_and_refuses_one_over_32_bytes(pair):
+    a, a_end, b, b_end = pair
+    make_current(b.index)
+    write_bytes(B_BUF, b'queued reply')
+    assert do_syscall(S.SYS_CHANNEL_SEND, b_end, B_BUF, 12, B_BUF + 512, 0) == 0
+    make_current(a.index)
+    assert do_syscall(*regs_call(a_end, b'ping')) == 12
+    assert reply_registers(FRAME) == b'queued reply' + b'\0' * 20
+    make_current(b.index)
+    assert do_syscall(S.SYS_CHANNEL_RECV, b_end, B_BUF, 64, B_BUF + 512, 0, 1) == 4
+    assert read_bytes(B_BUF, 4) == b'ping'
+    assert do_syscall(S.SYS_CHANNEL_SEND, b_end, B_BUF, 33, B_BUF + 512, 0) == 0
+    make_current(a.index)
+    assert do_syscall(*regs_call(a_end, b'')) == E_BUFFER
+    assert channel.messages_in_use() == 2       # the request went; the long one stays queued
+
+
+def test_call_regs_errors_of_the_descriptor(pair):
+    a, a_end, b, b_end = pair
+    make_current(a.index)
+    read_only = api.clone(a, a_end, RIGHT_READ)
+    assert do_syscall(*regs_call(read_only, b'x')) == E_RIGHTS
+    assert api.release(b, b_end) == 0
+    assert do_syscall(*regs_call(a_end, b'x')) == E_CLOSED
