@@ -976,6 +976,24 @@ def t_messages_run_out():
             break
         sent += 1
     expect('channel_send', E_LIMIT, result, 'past MAX_INFLIGHT_BYTES')
+    # What is left of the quota, filled with empty messages in two fresh
+    # channels (no queue full), is less than the smallest call's charge.
+    spare = []
+    good(ipc.create(CHANNEL_RIGHTS, spare), 'channel_create')
+    good(ipc.create(CHANNEL_RIGHTS, spare), 'channel_create')
+    sent = 0
+    while True:
+        result = ipc.send(spare[2 * (sent % 2)], '', [])
+        if result < 0:
+            break
+        sent += 1
+    check(result == E_LIMIT, 'empty messages fill the quota (%d)' % result)
+    words = lltype.malloc(rffi.LONGP.TO, 4, flavor='raw')
+    expect('channel_call_regs', E_LIMIT,
+           ipc.raw_call_regs(spare[0], 0, rffi.cast(lltype.Signed, words)),
+           'past MAX_INFLIGHT_BYTES')
+    lltype.free(words, flavor='raw')
+    release_all(spare)
     release_all(ends)
 
 

@@ -87,7 +87,7 @@ ERRORS = {
     'channel_call': ('E_INVALID', 'E_LIMIT', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND',
                      'E_RIGHTS', 'E_CLOSED', 'E_WOULDBLOCK', 'E_NOMEM', 'E_BUFFER'),
     'channel_call_regs': ('E_INVALID', 'E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS',
-                          'E_CLOSED', 'E_WOULDBLOCK', 'E_NOMEM', 'E_BUFFER'),
+                          'E_CLOSED', 'E_WOULDBLOCK', 'E_LIMIT', 'E_NOMEM', 'E_BUFFER'),
 }
 
 for _number, _name, _args, _result in SYSCALLS:
