@@ -118,12 +118,15 @@ def scratch_copy():
                                     cwd=REPO).decode('utf-8').split('\n')
     dest = tempfile.mkdtemp(prefix='elyz-bench-')
     for name in files:
-        if not name or not os.path.exists(os.path.join(REPO, name)):
+        source = os.path.join(REPO, name)
+        # .venv may be a symlink to a shared environment (git lists it as
+        # an untracked file): it is linked below, never copied.
+        if not name or not os.path.exists(source) or os.path.isdir(source):
             continue
         target = os.path.join(dest, name)
         if not os.path.isdir(os.path.dirname(target)):
             os.makedirs(os.path.dirname(target))
-        shutil.copy2(os.path.join(REPO, name), target)
+        shutil.copy2(source, target)
     os.symlink(os.path.join(REPO, '.venv'), os.path.join(dest, '.venv'))
     return dest
 
