@@ -91,6 +91,9 @@ USER_REFERENCE = [
     ('channel_call_round_trip', 'channel_call of 1 byte both ways (the fast path: straight to the waiting receiver)',
      ('pipe ping-pong round trip, two processes', 12901),
      ('Call/ReplyRecv round trip, two address spaces', 474)),
+    ('channel_call_regs_round_trip', 'channel_call_regs of 1 byte both ways (the message in registers)',
+     ('pipe ping-pong round trip, two processes', 12901),
+     ('Call/ReplyRecv round trip, two address spaces', 474)),
     ('channel_round_trip_desc', 'the same round trip carrying one page descriptor each way',
      ('pipe ping-pong round trip, two processes', 12901), None),
     ('collect_ring_100', 'the channel_send that closes a ring of 100 endpoints, which the collector frees (less a plain send)',
@@ -115,12 +118,15 @@ def scratch_copy():
                                     cwd=REPO).decode('utf-8').split('\n')
     dest = tempfile.mkdtemp(prefix='elyz-bench-')
     for name in files:
-        if not name or not os.path.exists(os.path.join(REPO, name)):
+        source = os.path.join(REPO, name)
+        # .venv may be a symlink to a shared environment (git lists it as
+        # an untracked file): it is linked below, never copied.
+        if not name or not os.path.exists(source) or os.path.isdir(source):
             continue
         target = os.path.join(dest, name)
         if not os.path.isdir(os.path.dirname(target)):
             os.makedirs(os.path.dirname(target))
-        shutil.copy2(os.path.join(REPO, name), target)
+        shutil.copy2(source, target)
     os.symlink(os.path.join(REPO, '.venv'), os.path.join(dest, '.venv'))
     return dest
 

@@ -81,7 +81,8 @@ CLONE_N = 1000
 OPERATIONS = ['null_syscall', 'null_syscall_nosys', 'yield', 'yield_round_trip',
               'spawn_exit_wait', 'alloc_map_touch_release_4k',
               'alloc_map_touch_release_4k_warm', 'clone_release', 'map_unmap_4k',
-              'channel_round_trip', 'channel_call_round_trip', 'channel_round_trip_desc',
+              'channel_round_trip', 'channel_call_round_trip', 'channel_call_regs_round_trip',
+              'channel_round_trip_desc',
               'collect_ring_100', 'empty_loop_x1000']
 IPC_PARTNER = 'ipc-partner'
 IPC_N = 1000
@@ -285,6 +286,21 @@ def _loop_channel_call(n):
     return _rdtsc() - start
 
 
+def _loop_channel_call_regs(n):
+    """channel_call_regs of 1 byte (in a register), answered by 1 byte."""
+    end = _state.channel
+    words = _raw() + 64
+    start = _rdtsc()
+    i = 0
+    while i < n:
+        result = ipc.raw_call_regs(end, 1, words)
+        if result != 1:
+            _failed('channel_call_regs round trip', result)
+            return 0
+        i += 1
+    return _rdtsc() - start
+
+
 def _loop_channel_desc(n):
     """send 1 byte and a descriptor + receive them back."""
     end = _state.channel
@@ -303,9 +319,9 @@ def _loop_channel_desc(n):
 
 def _ipc_partner(argv):
     """bench ipc-partner MODE K: answers K requests on its first descriptor:
-    MODE send (receive + send back what came, descriptors too) or call
+    MODE send (receive + send back what came, descriptors too), call
     (the first by receive, the others by channel_call, the last answer by
-    send)."""
+    send) or callregs (the same with channel_call_regs)."""
     mode = argv[2]
     count = int(argv[3])
     end = process.first_descriptor(0)
@@ -313,12 +329,17 @@ def _ipc_partner(argv):
     buf = rffi.cast(lltype.Signed, raw)
     words = rffi.cast(rffi.LONGP, buf + 512)
     i = 0
-    if mode == 'call':
+    if mode == 'call' or mode == 'callregs':
         if count > 0 and api.sys_channel_recv(end, buf, 64, buf + 512, 0, 0) != 1:
             return 3
         i = 1
+        if mode == 'call':
+            while i < count:
+                if api.sys_channel_call(end, buf, 1, buf + 64, 64) != 1:
+                    return 4
+                i += 1
         while i < count:
-            if api.sys_channel_call(end, buf, 1, buf + 64, 64) != 1:
+            if ipc.raw_call_regs(end, 1, buf + 64) != 1:
                 return 4
             i += 1
         if count > 0:
@@ -538,6 +559,9 @@ def main(argv):
         _bench_channel('channel_round_trip', _loop_channel, 'send', IPC_N)
     if _wanted(argv, 'channel_call_round_trip'):
         _bench_channel('channel_call_round_trip', _loop_channel_call, 'call', IPC_N)
+    if _wanted(argv, 'channel_call_regs_round_trip'):
+        _bench_channel('channel_call_regs_round_trip', _loop_channel_call_regs, 'callregs',
+                       IPC_N)
     if _wanted(argv, 'channel_round_trip_desc'):
         _bench_channel('channel_round_trip_desc', _loop_channel_desc, 'send', IPC_N)
     if _wanted(argv, 'collect_ring_100'):

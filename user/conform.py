@@ -833,6 +833,94 @@ def t_channel_call():
     lltype.free(buf, flavor='raw')
 
 
+def t_channel_call_regs():
+    """channel_call_regs's errors, a call whose reply is already queued
+    (back in the registers, the rest zero), and both calls answering each
+    other's requests."""
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    write_only, other = channel_pair(RIGHT_WRITE)
+    buf = lltype.malloc(rffi.LONGP.TO, 8, flavor='raw')
+    words = rffi.cast(lltype.Signed, buf)
+    page = good(api.sys_allocate(PAGE, ALL_MEMORY), 'allocate')
+    call = ipc.raw_call_regs
+    expect('channel_call_regs', E_INVALID, call(a, -1, words), 'length -1')
+    expect('channel_call_regs', E_INVALID, call(a, ipc.REGS_BYTES + 1, words), '33 bytes')
+    expect('channel_call_regs', E_BADDESC, call(a + SLOTS, 1, words), 'bad')
+    weak = dead_weak()
+    expect('channel_call_regs', E_DEAD, call(weak, 1, words), 'dead')
+    expect('channel_call_regs', E_KIND, call(page, 1, words), 'memory')
+    expect('channel_call_regs', E_RIGHTS, call(write_only, 1, words), 'no READ')
+    good(ipc.send(b, 'pong', []), 'queue the answer first')
+    store(words, 0x676e6970)                        # 'ping'
+    store(words + 8, -1)
+    result = call(a, 4, words)
+    check(result == 4 and buf[0] == 0x676e6f70 and buf[1] == 0 and buf[3] == 0,
+          'a queued reply comes back in the registers, the rest zero (%d)' % result)
+    message = ipc.Message()
+    good(ipc.receive(b, message, ipc.RECV_NONBLOCK), 'the request arrived')
+    check(message.data == 'ping', 'the request is what was sent')
+    good(ipc.send(b, 'x' * (ipc.REGS_BYTES + 1), []), 'queue a long answer')
+    expect('channel_call_regs', E_BUFFER, call(a, 1, words),
+           'a reply longer than 32 bytes (the request went)')
+    check(describe(a).exit_code == 1, 'the long answer stays queued')
+    sent = 1                                        # the request above
+    while sent < limits.MAX_QUEUED_MESSAGES:
+        good(ipc.send(a, 'm', []), 'fill the queue')
+        sent += 1
+    expect('channel_call_regs', E_WOULDBLOCK, call(a, 1, words), 'a full queue')
+    good(api.sys_release(b), 'release the peer')
+    expect('channel_call_regs', E_CLOSED, call(a, 1, words), 'the peer gone')
+    release_all([a, write_only, other, page, weak])
+    lltype.free(buf, flavor='raw')
+    a, b = channel_pair(CHANNEL_RIGHTS)
+    child = start(['conform', 'echo-regs'], [b])
+    reply = ipc.Message()
+    good(ipc.call_regs(a, 'by registers', reply), 'call_regs to the echo child')
+    check(reply.data == 'BY REGISTERS', 'the child answered by channel_call (%s)' % reply.data)
+    out = lltype.malloc(rffi.CCHARP.TO, 64, flavor='raw')
+    where = rffi.cast(lltype.Signed, out)
+    out[0] = 'b'
+    out[1] = 'y'
+    result = api.sys_channel_call(a, where, 2, where + 32, 32)
+    check(result == 2 and out[32] == 'B' and out[33] == 'Y',
+          'the child answered a channel_call by channel_call_regs (%d)' % result)
+    lltype.free(out, flavor='raw')
+    release_all([a])                    # the child's last call_regs: E_CLOSED
+    code, address = finish(child)
+    check(code == 0, 'the echo child exits 0 (%d)' % code)
+
+
+def role_echo_regs(argv):
+    """echo-regs: on its first descriptor, receives one request and answers
+    it upper-cased by channel_call (the parent called channel_call_regs),
+    which waits for the next; answers that one by channel_call_regs, which
+    waits until the parent's endpoint goes (E_CLOSED); exits 0."""
+    end = process.first_descriptor(0)
+    message = ipc.Message()
+    if ipc.receive(end, message, 0) < 0:
+        return 1
+    raw = lltype.malloc(rffi.CCHARP.TO, 64, flavor='raw')
+    where = rffi.cast(lltype.Signed, raw)
+    data = message.data.upper()
+    for i in range(len(data)):
+        raw[i] = data[i]
+    length = api.sys_channel_call(end, where, len(data), where, 64)
+    if length < 0:
+        return 2
+    i = 0
+    while i < 32:
+        c = raw[i] if i < length else '\x00'
+        if 'a' <= c <= 'z':
+            c = chr(ord(c) - 32)
+        raw[32 + i] = c
+        i += 1
+    result = ipc.raw_call_regs(end, length, where + 32)
+    lltype.free(raw, flavor='raw')
+    if result != E_CLOSED:
+        return 3
+    return 0
+
+
 def t_endpoint_records_run_out():
     """channel_create when MAX_ENDPOINTS are taken: children hold them."""
     flag = flag_page()
@@ -873,6 +961,8 @@ def t_messages_run_out():
     expect('channel_call', E_NOMEM,
            api.sys_channel_call(ends[0], rffi.cast(lltype.Signed, reply), 0,
                                 rffi.cast(lltype.Signed, reply), 64), 'MAX_MESSAGES queued')
+    expect('channel_call_regs', E_NOMEM,
+           ipc.raw_call_regs(ends[0], 0, rffi.cast(lltype.Signed, reply)), 'MAX_MESSAGES queued')
     lltype.free(reply, flavor='raw')
     release_all(ends)
     ends = []
@@ -886,6 +976,24 @@ def t_messages_run_out():
             break
         sent += 1
     expect('channel_send', E_LIMIT, result, 'past MAX_INFLIGHT_BYTES')
+    # What is left of the quota, filled with empty messages in two fresh
+    # channels (no queue full), is less than the smallest call's charge.
+    spare = []
+    good(ipc.create(CHANNEL_RIGHTS, spare), 'channel_create')
+    good(ipc.create(CHANNEL_RIGHTS, spare), 'channel_create')
+    sent = 0
+    while True:
+        result = ipc.send(spare[2 * (sent % 2)], '', [])
+        if result < 0:
+            break
+        sent += 1
+    check(result == E_LIMIT, 'empty messages fill the quota (%d)' % result)
+    words = lltype.malloc(rffi.LONGP.TO, 4, flavor='raw')
+    expect('channel_call_regs', E_LIMIT,
+           ipc.raw_call_regs(spare[0], 0, rffi.cast(lltype.Signed, words)),
+           'past MAX_INFLIGHT_BYTES')
+    lltype.free(words, flavor='raw')
+    release_all(spare)
     release_all(ends)
 
 
@@ -975,6 +1083,7 @@ TESTS = unrolling_iterable([
     ('channel_recv', t_channel_recv),
     ('wait_any', t_wait_any),
     ('channel_call', t_channel_call),
+    ('channel_call_regs', t_channel_call_regs),
     ('endpoint_records_run_out', t_endpoint_records_run_out),
     ('messages_run_out', t_messages_run_out),
     ('descriptors_travel_between_processes', t_descriptors_travel_between_processes),
@@ -1206,7 +1315,7 @@ def role_cycles_peer(argv):
 ROLES = unrolling_iterable([
     ('hold', role_hold), ('leasehog', role_leasehog), ('leasetouch', role_leasetouch),
     ('touch', role_touch), ('sendback', role_sendback), ('snoop', role_snoop),
-    ('endpointhog', role_endpointhog), ('echo', role_echo),
+    ('endpointhog', role_endpointhog), ('echo', role_echo), ('echo-regs', role_echo_regs),
     ('leasereceiver', role_leasereceiver), ('cycles', role_cycles),
     ('cyclespeer', role_cycles_peer),
 ])

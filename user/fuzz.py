@@ -160,6 +160,7 @@ PROBE_NAMES = ['unmap', 'release', 'transfer', 'expiry', 'death']
 # Channels (docs/abi.md, channel_*).
 MAX_MESSAGE_BYTES = limits.MAX_MESSAGE_BYTES
 MAX_MESSAGE_DESCRIPTORS = limits.MAX_MESSAGE_DESCRIPTORS
+REGS_BYTES = syscalls.REGISTER_MESSAGE_BYTES
 MAX_QUEUED_MESSAGES = limits.MAX_QUEUED_MESSAGES
 MAX_INFLIGHT_BYTES = limits.MAX_INFLIGHT_BYTES
 MESSAGE_CHARGE = 64                     # kernel memory a message takes besides its bytes
@@ -205,6 +206,7 @@ M_CHANNEL_SEND = _allowed('channel_send')
 M_CHANNEL_RECV = _allowed('channel_recv')
 M_WAIT_ANY = _allowed('wait_any')
 M_CHANNEL_CALL = _allowed('channel_call')
+M_CHANNEL_CALL_REGS = _allowed('channel_call_regs')
 
 
 # ------------------------------------------------------------ pure parts
@@ -722,6 +724,12 @@ class Fuzzer(object):
         self.channel_calls += 1
         self.begin('channel_call', M_CHANNEL_CALL, 5, ep, buf, length, reply, reply_length)
         return self.finish(api.sys_channel_call(ep, buf, length, reply, reply_length))
+
+    def c_channel_call_regs(self, ep, length, w0, w1, w2, w3):
+        self.channel_calls += 1
+        self.begin('channel_call_regs', M_CHANNEL_CALL_REGS, 6, ep, length, w0, w1, w2)
+        self.a5 = w3
+        return self.finish(api.sys_channel_call_regs(ep, length, w0, w1, w2, w3))
 
     def c_wait_any(self, descs, count, flags):
         self.channel_calls += 1
@@ -2678,10 +2686,32 @@ class Fuzzer(object):
             self.may_err(E_BADDESC)
         self.c_channel_call(ep, buf, length, reply, reply_length)
 
+    def op_channel_call_regs(self):
+        """channel_call_regs refused before anything is sent (it could
+        otherwise block for ever): a length outside 0..32, or not a
+        descriptor of mine; random words (no pointer: nothing to fault)."""
+        ep = self.pick_desc(F_CHANNEL, 8)
+        length = self.rng.below(REGS_BYTES + 1)
+        self.expect()
+        k = self.rng.below(3)
+        if k == 0:
+            length = -1 - self.rng.below(1 << 40)
+            self.may_err(E_INVALID)
+        elif k == 1:
+            length = REGS_BYTES + 1 + self.rng.below(1 << 40)
+            self.may_err(E_INVALID)
+        else:
+            ep = self.bad_desc()
+            self.may_err(E_BADDESC)
+        self.c_channel_call_regs(ep, length, self.rng.word(), self.rng.word(),
+                                 self.rng.word(), self.rng.word())
+
     def channel_step(self):
         k = self.rng.below(100)
-        if k < 3:
+        if k < 2:
             self.op_channel_call()
+        elif k < 3:
+            self.op_channel_call_regs()
         elif k < 10:
             self.op_channel_create()
         elif k < 42:

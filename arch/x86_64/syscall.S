@@ -9,7 +9,10 @@
  * 0, vector TRAPFRAME_SYSCALL), so elyz_syscall_dispatch and every later
  * path see the same layout.  It returns through elyz_trap_exit, that is
  * with iretq: never sysret, whose #GP on a non-canonical rcx would strike
- * in ring 0 with the user's rsp (the Intel sysret hazard).
+ * in ring 0 with the user's rsp (the Intel sysret hazard).  The frame is
+ * thus always the top FRAME_SIZE bytes of the task's kernel stack
+ * (elyz/rlib_kernel/thread.py syscall_frame: channel_call_regs writes its
+ * reply into the frame's rdx, r10, r8, r9).
  *
  * Register convention (elyz/abi/syscalls.py): number in rax, arguments in
  * rdi, rsi, rdx, r10, r8, r9, result in rax; rcx and r11 come back holding

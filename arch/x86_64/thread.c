@@ -9,7 +9,25 @@
  *     when something switches back to *save_rsp.  The caller holds no
  *     pending RPython exception and no half-updated kernel structure.
  *
- * long elyz_prepare_user_stack(long top, long entry, long user_rsp,
+ * void elyz_switch_task(long prev_context, long next_context, long new_bottom,
+ *                       long new_top)
+ *     The switch from one process's task to another's in one call: saves
+ *     the FPU/SSE state into prev_context (its first FPU_AREA_SIZE bytes),
+ *     loads next_context's, then does what elyz_switch_to does with the
+ *     saved rsp words at CONTEXT_RSP of both context blocks
+ *     (elyz/kernel/sched.py lays them out).
+ *
+ * void elyz_switch_task(long prev_context, long next_context, long new_bottom, long new_top)
+{
+    __asm__ volatile("fxsave (%0)" : : "r"(prev_context) : "memory");
+    __asm__ volatile("fxrstor (%0)" : : "r"(next_context) : "memory");
+    elyz_set_kernel_stack(new_top);
+    elyz_stack_bounds((void *)new_bottom, (void *)new_top, ELYZ_STACK_CHECK_RESERVE);
+    elyz_context_switch((long *)(prev_context + CONTEXT_RSP),
+                        *(long *)(next_context + CONTEXT_RSP));
+}
+
+long elyz_prepare_user_stack(long top, long entry, long user_rsp,
  *                              long arg0, long arg1)
  *     Lays out a fresh kernel stack ending at top so that switching to the
  *     returned rsp enters user mode at entry with rsp = user_rsp, rdi =
@@ -52,6 +70,7 @@ extern char elyz_trap_exit[];
 #define CR4_OSXMMEXCPT          (1UL << 10)
 #define MXCSR_DEFAULT           0x1f80  /* all exceptions masked, round to nearest */
 #define FPU_AREA_SIZE           512
+#define CONTEXT_RSP             FPU_AREA_SIZE   /* sched.py: the saved rsp after the FPU area */
 
 static uint8_t clean_fpu_state[FPU_AREA_SIZE] __attribute__((aligned(16)));
 
@@ -60,6 +79,16 @@ void elyz_switch_to(long *save_rsp, long new_rsp, long new_bottom, long new_top)
     elyz_set_kernel_stack(new_top);
     elyz_stack_bounds((void *)new_bottom, (void *)new_top, ELYZ_STACK_CHECK_RESERVE);
     elyz_context_switch(save_rsp, new_rsp);
+}
+
+void elyz_switch_task(long prev_context, long next_context, long new_bottom, long new_top)
+{
+    __asm__ volatile("fxsave (%0)" : : "r"(prev_context) : "memory");
+    __asm__ volatile("fxrstor (%0)" : : "r"(next_context) : "memory");
+    elyz_set_kernel_stack(new_top);
+    elyz_stack_bounds((void *)new_bottom, (void *)new_top, ELYZ_STACK_CHECK_RESERVE);
+    elyz_context_switch((long *)(prev_context + CONTEXT_RSP),
+                        *(long *)(next_context + CONTEXT_RSP));
 }
 
 long elyz_prepare_user_stack(long top, long entry, long user_rsp, long arg0, long arg1)

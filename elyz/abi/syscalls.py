@@ -9,11 +9,16 @@
                 call can return, as docs/abi.md lists them: the pairs the
                 conformance program (user/conform.py) must each provoke
     MAX_ARGS    6
+    REGISTER_MESSAGE_BYTES   32: what channel_call_regs's words w0-w3 (rdx,
+                r10, r8, r9) hold, its request and then its reply
 
 Register convention (x86_64): `syscall` with the number in rax and the
 arguments in rdi, rsi, rdx, r10, r8, r9; the result comes back in rax, a
 negative result being an error code of elyz/abi/errors.py.  The call
-clobbers rcx and r11 (the CPU's own use of them) and nothing else.
+clobbers rcx and r11 (the CPU's own use of them) and nothing else;
+channel_call_regs also writes its reply into w0-w3 when it
+succeeds (the generated C stub returns only rax: user/lib/ipc.py has the
+inline call that reads them).
 """
 
 MAX_ARGS = 6
@@ -44,7 +49,13 @@ SYSCALLS = [
     (23, 'wait_any', ('descs', 'count', 'flags'), 'the index of a ready descriptor'),
     (24, 'channel_call', ('endpoint', 'buf', 'length', 'reply', 'reply_length'),
      'the reply\'s length'),
+    (25, 'channel_call_regs', ('endpoint', 'length', 'w0', 'w1', 'w2', 'w3'),
+     'the reply\'s length, its bytes in w0-w3'),
 ]
+
+# channel_call_regs: its request and its reply in the words w0-w3, i.e. the
+# registers rdx, r10, r8, r9 (the reply written back there).
+REGISTER_MESSAGE_BYTES = 32
 
 ERRORS = {
     'debug_write': ('E_INVALID', 'E_FAULT'),
@@ -75,6 +86,8 @@ ERRORS = {
                  'E_WOULDBLOCK'),
     'channel_call': ('E_INVALID', 'E_LIMIT', 'E_FAULT', 'E_BADDESC', 'E_DEAD', 'E_KIND',
                      'E_RIGHTS', 'E_CLOSED', 'E_WOULDBLOCK', 'E_NOMEM', 'E_BUFFER'),
+    'channel_call_regs': ('E_INVALID', 'E_BADDESC', 'E_DEAD', 'E_KIND', 'E_RIGHTS',
+                          'E_CLOSED', 'E_WOULDBLOCK', 'E_LIMIT', 'E_NOMEM', 'E_BUFFER'),
 }
 
 for _number, _name, _args, _result in SYSCALLS:

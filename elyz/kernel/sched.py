@@ -65,7 +65,7 @@ TASK_WAITING_EVENTS = 6         # channel receive / wait_any: until an event
 # A task's context block in the kernel heap: the FPU/SSE area, then the
 # saved kernel rsp.
 CONTEXT_FPU = 0
-CONTEXT_RSP = thread.FPU_AREA_SIZE
+CONTEXT_RSP = thread.CONTEXT_RSP
 CONTEXT_INBOX = thread.FPU_AREA_SIZE + 16
 INBOX_BYTES = 64                # a small message handed straight to a waiting receiver
 CONTEXT_SIZE = CONTEXT_INBOX + INBOX_BYTES
@@ -210,6 +210,9 @@ def _switch_to(nxt):
         if prev != IDLE:
             _tasks[prev].state = TASK_RUNNING
         return
+    if nxt != IDLE and prev != IDLE and _tasks[prev].state != TASK_ZOMBIE:
+        _switch_tasks(prev, nxt)
+        return
     if prev != IDLE and _tasks[prev].state != TASK_ZOMBIE:
         thread.fpu_save(_context(prev) + CONTEXT_FPU)
     if nxt == IDLE:
@@ -228,6 +231,20 @@ def _switch_to(nxt):
     _sched.switches += 1
     thread.switch_to(_context(prev) + CONTEXT_RSP,
                      rawmem.load_u64(_context(nxt) + CONTEXT_RSP), bottom, top)
+    _reap()
+
+
+def _switch_tasks(prev, nxt):
+    """_switch_to from a live task to another task: the FPU save and
+    restore and the stack switch in one call (thread.switch_task)."""
+    t = _tasks[nxt]
+    t.state = TASK_RUNNING
+    t.slice_left = SLICE_TICKS
+    address_space.activate(process.get(nxt).space)
+    _sched.current = nxt
+    _sched.switches += 1
+    thread.switch_task(_tasks[prev].context, t.context, kernel_stacks.bottom(nxt),
+                       kernel_stacks.top(nxt))
     _reap()
 
 
@@ -382,9 +399,11 @@ def wait_on_endpoint(endpoint, capacity):
 
 def handoff_target(endpoint, length):
     """Returns the task waiting on endpoint that can take a message of
-    length bytes into its inbox now, or -1."""
-    index = channel.get(endpoint).waiter
-    if index < 0:
+    length bytes into its inbox now (nothing is queued in endpoint before
+    it), or -1."""
+    e = channel.get(endpoint)
+    index = e.waiter
+    if index < 0 or e.head >= 0:
         return -1
     t = _tasks[index]
     if t.state != TASK_WAITING_EVENTS or t.inbox_length >= 0 or length > t.inbox_capacity:
@@ -401,18 +420,27 @@ def hand_over(target, length, endpoint, capacity):
     """The running task has put length bytes in target's inbox (target from
     handoff_target); it blocks as waiter of endpoint (its reply) and target
     runs at once, without the run queue; capacity: as for wait_on_endpoint.
-    Returns when the running task is woken."""
+    Returns, when the running task is woken, what take_inbox would: the
+    length of a message handed to it meanwhile (its inbox emptied), or -1.
+    The waiter count stays as it was: target leaves the waiters, the
+    running task joins them."""
     prev = _sched.current
-    _tasks[target].inbox_length = length
-    _stop_waiting(target)
-    t = _tasks[prev]
-    t.state = TASK_WAITING_EVENTS
-    t.wait_endpoint = endpoint
-    t.inbox_capacity = capacity
+    t = _tasks[target]
+    t.inbox_length = length
+    if t.wait_endpoint >= 0:                    # _stop_waiting(target), inline
+        e = channel.get(t.wait_endpoint)
+        if e.waiter == target:
+            e.waiter = -1
+        t.wait_endpoint = -1
+    p = _tasks[prev]
+    p.state = TASK_WAITING_EVENTS
+    p.wait_endpoint = endpoint
+    p.inbox_capacity = capacity
     channel.get(endpoint).waiter = prev
-    _sched.event_waiters += 1
-    _switch_to(target)
-    return 0
+    _switch_tasks(prev, target)
+    length = p.inbox_length
+    p.inbox_length = -1
+    return length
 
 
 def take_inbox():

@@ -13,7 +13,7 @@ elyz/mm/usercopy.py (E_FAULT); every descriptor argument is looked up in
 the caller's own table (elyz/obj/api.py).
 """
 
-from rpython.rlib.objectmodel import specialize
+from rpython.rlib.objectmodel import specialize, we_are_translated
 
 from elyz.abi import counters, description, syscalls
 from elyz.abi.errors import E_FAULT, E_INVALID, E_LIMIT, E_NOMEM, E_NOSYS, E_WOULDBLOCK
@@ -21,9 +21,9 @@ from elyz.abi import limits
 from elyz.abi.rights import CHANNEL_RIGHTS, RIGHT_WAIT
 from elyz.kernel import accounting, sched, spawn
 from elyz.lib import clock, log
-from elyz.mm import heap, usercopy
-from elyz.obj import api, process
-from elyz.rlib_kernel import cpu, rawmem, trapframe
+from elyz.mm import heap, kernel_stacks, usercopy
+from elyz.obj import api, channel, process
+from elyz.rlib_kernel import cpu, rawmem, thread, trapframe
 
 DEBUG_WRITE_MAX = 4096
 DESCRIPTION_WORDS = description.WORDS
@@ -46,6 +46,7 @@ class _Buffers(object):
         self.counters = counters.Counters()
         self.pair = api.Pair()
         self.peeked = api.Peeked()
+        self.frame = 0          # untranslated: the frame dispatch was given
 
 
 _buffers = _Buffers()
@@ -300,21 +301,110 @@ def sys_channel_recv(ep, buf, length, descs, max_count, flags):
     return result
 
 
+_NOT_FAST = -(1 << 62)          # _call_fast: take the general path (no result is this)
+REGS_BYTES = syscalls.REGISTER_MESSAGE_BYTES
+
+
 def sys_channel_call(ep, buf, length, rbuf, rlength, a5):
+    if length >= 0 and length <= sched.INBOX_BYTES and rlength >= 0:
+        result = _call_fast(ep, buf, length, rbuf, rlength)
+        if result != _NOT_FAST:
+            return result
+    return _call_general(ep, buf, length, rbuf, rlength)
+
+
+def sys_channel_call_regs(ep, length, w0, w1, w2, w3):
+    """channel_call with the request in w0-w3 and the reply written back
+    into their registers (docs/abi.md): no user memory is touched."""
+    frame = _syscall_frame()
+    if length < 0 or length > REGS_BYTES:
+        return E_INVALID
+    caller = _caller()
+    endpoint = api.call_endpoint(caller, ep)
+    if endpoint >= 0:
+        target = sched.handoff_target(channel.get(endpoint).peer, length)
+        if target >= 0:                 # the fast path, as in _call_fast
+            _store_words(sched.inbox(target), w0, w1, w2, w3)
+            received = sched.hand_over(target, length, endpoint, REGS_BYTES)
+            if received >= 0:
+                return _deliver(frame, 0, sched.inbox(sched.current()), received)
+            return _call_receive(caller, ep, endpoint, 0, REGS_BYTES, REGS_BYTES, frame)
+    staging = _buffers.staging
+    _store_words(staging, w0, w1, w2, w3)
+    return _call_checked(caller, ep, staging, length, 0, REGS_BYTES, frame)
+
+
+def _syscall_frame():
+    """Returns the trap frame of the running task's system call: syscall.S
+    builds it at the top of the task's kernel stack (thread.syscall_frame).
+    Untranslated, the frame dispatch was given."""
+    if we_are_translated():
+        return thread.syscall_frame(kernel_stacks.top(sched.current()))
+    return _buffers.frame
+
+
+def _store_words(addr, w0, w1, w2, w3):
+    rawmem.store_u64(addr, w0)
+    rawmem.store_u64(addr + WORD, w1)
+    rawmem.store_u64(addr + 2 * WORD, w2)
+    rawmem.store_u64(addr + 3 * WORD, w3)
+
+
+def _call_fast(ep, buf, length, rbuf, rlength):
+    """channel_call's fast path (docs/ipc.md): a live endpoint with both
+    rights and an open peer, on which a task waits in channel_call with
+    nothing queued and room for length bytes.  Returns the call's result,
+    or _NOT_FAST before anything changed.  Once the descriptor is good, the
+    only errors left are E_FAULT (reply buffer or buf), which come before
+    the descriptor's in the documented order: the general path would find
+    the same."""
+    caller = _caller()
+    endpoint = api.call_endpoint(caller, ep)
+    if endpoint < 0:
+        return _NOT_FAST
+    target = sched.handoff_target(channel.get(endpoint).peer, length)
+    if target < 0:
+        return _NOT_FAST
+    if rlength > limits.MAX_MESSAGE_BYTES:
+        rlength = limits.MAX_MESSAGE_BYTES
+    if not usercopy.writable(rbuf, rlength):
+        return E_FAULT
+    # Straight into the receiver's inbox: until hand_over says so, it is
+    # not a message (a fault midway leaves bytes nobody reads).
+    if usercopy.copy_in(sched.inbox(target), buf, length) < 0:
+        return E_FAULT
+    capacity = rlength
+    if capacity > sched.INBOX_BYTES:
+        capacity = sched.INBOX_BYTES
+    received = sched.hand_over(target, length, endpoint, capacity)
+    if received >= 0:                   # the usual answer: another hand-over
+        usercopy.copy_out(rbuf, sched.inbox(sched.current()), received)
+        return received
+    return _call_receive(caller, ep, endpoint, rbuf, rlength, capacity, 0)
+
+
+def _call_general(ep, buf, length, rbuf, rlength):
+    """channel_call's checks in the documented order, then _call_checked."""
     if length < 0 or rlength < 0:
         return E_INVALID
     if length > limits.MAX_MESSAGE_BYTES:
         return E_LIMIT
     if rlength > limits.MAX_MESSAGE_BYTES:
         rlength = limits.MAX_MESSAGE_BYTES
-    if not usercopy.user_range_ok(rbuf, rlength) or \
-            (rlength > 0 and not usercopy.pages_ok(rbuf, rlength, True)):
+    if not usercopy.writable(rbuf, rlength):
         return E_FAULT
     staging = _buffers.staging
-    status = usercopy.copy_from_user(staging, buf, length)
+    status = usercopy.copy_in(staging, buf, length)
     if status < 0:
         return status
-    caller = _caller()
+    return _call_checked(_caller(), ep, staging, length, rbuf, rlength, 0)
+
+
+def _call_checked(caller, ep, data, length, rbuf, rlength, frame):
+    """Both channel calls once their arguments are checked and the request
+    is in kernel memory (data): the descriptor's checks, the send (the
+    hand-over when a task waits, else the queue), then the reply, to rbuf
+    (at most rlength bytes) or, when frame is not 0, to the registers."""
     peer = api.call_peer(caller, ep)
     if peer < 0:
         return peer
@@ -323,29 +413,31 @@ def sys_channel_call(ep, buf, length, rbuf, rlength, a5):
     if capacity > sched.INBOX_BYTES:
         capacity = sched.INBOX_BYTES
     target = sched.handoff_target(peer, length)
-    if target >= 0 and api.queue_empty(peer):
-        # The fast path: the receiver waits on the peer with nothing queued
-        # before this message; it gets the bytes in its inbox and runs now.
-        rawmem.copy(sched.inbox(target), staging, length)
-        sched.hand_over(target, length, endpoint, capacity)
+    if target >= 0:
+        rawmem.copy(sched.inbox(target), data, length)
+        received = sched.hand_over(target, length, endpoint, capacity)
+        if received >= 0:
+            return _deliver(frame, rbuf, sched.inbox(sched.current()), received)
     else:
-        status = api.channel_send(caller, ep, staging, length, staging, 0)
+        status = api.channel_send(caller, ep, data, length, data, 0)
         if status < 0:
             return status
         if api.take_events():
             sched.wake_event_waiters()
-    return _call_receive(caller, ep, endpoint, rbuf, rlength, capacity)
+    return _call_receive(caller, ep, endpoint, rbuf, rlength, capacity, frame)
 
 
-def _call_receive(caller, ep, endpoint, rbuf, rlength, capacity):
-    """channel_call's second half: the reply from the inbox or the queue."""
-    peeked = _buffers.peeked
+def _call_receive(caller, ep, endpoint, rbuf, rlength, capacity, frame):
+    """The calls' second half: the reply from the inbox or the queue, to
+    rbuf or the registers (_deliver).  rbuf was found writable before the
+    call sent anything; the copies out cannot fail unless a lease that
+    mapped it expired meanwhile (the reply is then received but lost, as
+    with any buffer the caller unmapped)."""
     while True:
         length = sched.take_inbox()
         if length >= 0:
-            usercopy.copy_to_user(rbuf, sched.inbox(sched.current()), length)
-            return length
-        status = api.channel_peek(caller, ep, peeked)
+            return _deliver(frame, rbuf, sched.inbox(sched.current()), length)
+        status = api.channel_peek(caller, ep, _buffers.peeked)
         if status != E_WOULDBLOCK:
             break
         sched.wait_on_endpoint(endpoint, capacity)
@@ -356,8 +448,33 @@ def _call_receive(caller, ep, endpoint, rbuf, rlength, capacity):
                                  staging + MESSAGE_VALUES_OFFSET)
     if result < 0:
         return result
-    usercopy.copy_to_user(rbuf, staging, result)
-    return result
+    return _deliver(frame, rbuf, staging, result)
+
+
+def _deliver(frame, rbuf, data, length):
+    """Gives the reply (length bytes at data) to the caller: into the
+    registers of frame (w0-w3, the bytes past length zero) when frame is
+    not 0, else to rbuf.  Returns length."""
+    if frame == 0:
+        usercopy.copy_out(rbuf, data, length)
+        return length
+    trapframe.write(frame, trapframe.SYSCALL_ARGUMENTS[2], _reply_word(data, 0, length))
+    trapframe.write(frame, trapframe.SYSCALL_ARGUMENTS[3], _reply_word(data, 1, length))
+    trapframe.write(frame, trapframe.SYSCALL_ARGUMENTS[4], _reply_word(data, 2, length))
+    trapframe.write(frame, trapframe.SYSCALL_ARGUMENTS[5], _reply_word(data, 3, length))
+    return length
+
+
+def _reply_word(data, i, length):
+    """Word i of the length bytes at data, the bytes past length zero (an
+    inbox may hold older bytes there)."""
+    kept = length - i * WORD
+    if kept <= 0:
+        return 0
+    word = rawmem.load_u64(data + i * WORD)
+    if kept >= WORD:
+        return word
+    return word & ((1 << (kept * 8)) - 1)
 
 
 def sys_wait_any(descs, count, flags, a3, a4, a5):
@@ -389,7 +506,7 @@ HANDLERS = {
     'self': sys_self, 'counters': sys_counters,
     'channel_create': sys_channel_create, 'channel_send': sys_channel_send,
     'channel_recv': sys_channel_recv, 'wait_any': sys_wait_any,
-    'channel_call': sys_channel_call,
+    'channel_call': sys_channel_call, 'channel_call_regs': sys_channel_call_regs,
     'allocate': sys_allocate, 'clone': sys_clone, 'borrow': sys_borrow,
     'transfer': sys_transfer, 'release': sys_release, 'map': sys_map, 'unmap': sys_unmap,
     'describe': sys_describe,
@@ -422,6 +539,8 @@ def call(number, a0, a1, a2, a3, a4, a5):
 def dispatch(frame):
     """The body of rpy_syscall (see the module docstring)."""
     args = trapframe.SYSCALL_ARGUMENTS
+    if not we_are_translated():
+        _buffers.frame = frame          # tests build their frames anywhere
     result = call(trapframe.read(frame, trapframe.SYSCALL_NUMBER),
                   trapframe.read(frame, args[0]), trapframe.read(frame, args[1]),
                   trapframe.read(frame, args[2]), trapframe.read(frame, args[3]),

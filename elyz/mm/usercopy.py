@@ -6,6 +6,11 @@
                     for user access (writable if need_write) in the active space
     copy_from_user(dst, user_src, length) -> 0 or E_FAULT
     copy_to_user(user_dst, src, length) -> 0 or E_FAULT
+    copy_in(dst, user_src, length) -> 0 or E_FAULT      the same, no page walk:
+    copy_out(user_dst, src, length) -> 0 or E_FAULT     a range check and the
+                    fault-safe copy (channel_call's fast path)
+    writable(addr, length) -> True when the range is in the user half and
+                    every page of it takes a store (a probe per page, no walk)
 
 Checked before the kernel touches anything: the range lies in the user half
 (a pointer to kernel memory would not fault), and every page of it is
@@ -17,8 +22,24 @@ meanwhile (not possible on one CPU with interrupts off, but cheap to
 cover) stops it with E_FAULT, never a panic.  length 0 copies nothing and
 succeeds when the pointer lies in the user half (outside it: E_FAULT, as for
 every pointer).
+
+The walk-free variants (copy_in, copy_out, writable) rest on two facts: the
+user half of every address space holds only user mappings (the kernel's
+own live in the upper half, address_space.page_flags always sets
+PAGE_USER), and the kernel runs with CR0.WP on, so a store to a read-only
+user page faults in ring 0 too.  Inside the user half the MMU then makes
+exactly the checks pages_ok makes, and a fault it raises inside
+elyz_user_copy is caught by the fixup: E_FAULT, never a panic.  The one
+difference is when a copy fails: copy_in and copy_out may stop midway
+(having written part of the destination), so a caller that must change
+nothing on failure copies into a buffer it can throw away (copy_in) or
+checks the destination with writable() first (copy_out).  writable()
+probes one byte of each page by copying it onto itself through the same
+fault-safe copy: a page that is absent or read-only faults, and a page that
+takes the store keeps its byte.
 """
 
+from rpython.rlib.objectmodel import we_are_translated
 from rpython.rtyper.lltypesystem import lltype, rffi
 from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
@@ -32,11 +53,15 @@ long elyz_user_copy(long dst, long src, long n);
 """])
 
 
-def _emulated_copy(dst, src, n):
+def _emulated_copy(dst, src, n, mmu=False):
     """Untranslated: copies byte by byte; a SimulatedFault stops the copy
-    and the bytes left are returned, as the fixup would."""
+    and the bytes left are returned, as the fixup would.  With mmu, the
+    page-table permissions of the user half are checked too, byte by byte,
+    as the hardware checks them (rawmem alone knows nothing of them)."""
     done = 0
     while done < n:
+        if mmu and not (_mmu_allows(src + done, False) and _mmu_allows(dst + done, True)):
+            return n - done
         try:
             rawmem.store_u8(dst + done, rawmem.load_u8(src + done))
         except rawmem.SimulatedFault:
@@ -107,3 +132,74 @@ def copy_to_user(user_dst, src, length):
     if not pages_ok(user_dst, length, True):
         return E_FAULT
     return _copy(user_dst, src, length)
+
+
+# ------------------------------------------------------------ no page walk
+
+def _mmu_allows(addr, write):
+    """Untranslated: what the MMU would say of a ring-0 access to addr in
+    the active space (the user half: its page tables; the rest is kernel
+    memory, which the simulated world backs or not)."""
+    if addr < limits.USER_START or addr >= limits.USER_END:
+        return True
+    return pages_ok(addr, 1, write)
+
+
+def _copy_unwalked(dst, src, length):
+    protection.user_access_begin()
+    if we_are_translated():
+        left = _user_copy(dst, src, length)
+    else:
+        left = _emulated_copy(dst, src, length, True)
+    protection.user_access_end()
+    return left
+
+
+def _copy_unwalked_checked(dst, src, user, length):
+    """copy_in and copy_out: user is the side in the user half."""
+    if not user_range_ok(user, length):
+        return E_FAULT
+    if length == 0:
+        return 0
+    if _copy_unwalked(dst, src, length) != 0:
+        return E_FAULT
+    return 0
+
+
+def copy_in(dst, user_src, length):
+    """Copies length bytes from user_src (user half) to dst without a page
+    walk; returns 0 or E_FAULT (dst may then hold part of the bytes)."""
+    return _copy_unwalked_checked(dst, user_src, user_src, length)
+
+
+def copy_out(user_dst, src, length):
+    """Copies length bytes from src to user_dst (user half) without a page
+    walk; returns 0 or E_FAULT (user_dst may then hold part of them)."""
+    return _copy_unwalked_checked(user_dst, src, user_dst, length)
+
+
+def writable(addr, length):
+    """Returns True when [addr, addr + length) lies in the user half and
+    each of its pages takes a store (an empty range: the pointer alone);
+    probes one byte per page, changing none (see the module docstring)."""
+    if not user_range_ok(addr, length):
+        return False
+    if length <= 0:
+        return True
+    last = addr + length - 1
+    page = addr & ~(paging.PAGE_SIZE - 1)
+    protection.user_access_begin()
+    ok = _probe_store(addr)
+    while ok and page + paging.PAGE_SIZE <= last:
+        page += paging.PAGE_SIZE
+        ok = _probe_store(page)
+    protection.user_access_end()
+    return ok
+
+
+def _probe_store(addr):
+    """Copies the byte at addr onto itself (the SMAP window open); returns
+    True when neither the load nor the store faulted."""
+    if we_are_translated():
+        return _user_copy(addr, addr, 1) == 0
+    return _emulated_copy(addr, addr, 1, True) == 0

@@ -44,8 +44,9 @@ are docs/abi.md's; in short:
         out (a Pair); channel_send(proc, desc, data, length, values, count),
         channel_peek(proc, desc, out), channel_receive(proc, desc, max_length,
         max_count, data, values) -> length + count << 32, ready(proc, desc),
-        call_peer(proc, desc): the channel calls (docs/ipc.md), on kernel
-        buffers the system-call layer copied in or will copy out
+        call_peer(proc, desc), call_endpoint(proc, desc): the channel calls
+        (docs/ipc.md), on kernel buffers the system-call layer copied in or
+        will copy out
     process_named(proc, desc, right) -> the Process record index a process
         descriptor names (E_BADDESC, E_KIND, E_DEAD, E_RIGHTS without right);
         the record may be running or exited
@@ -872,6 +873,34 @@ def _call_peer(proc, desc):
     if e.peer < 0:
         return E_CLOSED
     return e.peer
+
+
+CALL_RIGHTS = RIGHT_READ | RIGHT_WRITE
+
+
+def call_endpoint(proc, desc):
+    """channel_call's fast path, from a system call (interrupts are off
+    there already): returns the index of the endpoint desc names when desc
+    is a live endpoint descriptor with RIGHT_READ and RIGHT_WRITE whose peer
+    is still open, else -1 (the general path then finds the error, in the
+    documented order).  One look at the slot: what _call_peer checks, with
+    the kind tested before the liveness (both must hold here)."""
+    t = proc.table
+    slot = table.slot_of(t, desc)
+    if slot < 0:
+        return -1
+    ref = table.read(t, slot, table.OBJECT)
+    if table.ref_kind(ref) != KIND_CHANNEL:
+        return -1
+    if table.read(t, slot, table.RIGHTS) & CALL_RIGHTS != CALL_RIGHTS:
+        return -1
+    if table.read(t, slot, table.FLAGS) & table.FLAG_EXPIRED:
+        return -1
+    index = table.ref_index(ref)
+    e = channel.get(index)
+    if not e.alive or e.peer < 0:
+        return -1
+    return index
 
 
 def queue_empty(endpoint):

@@ -9,7 +9,8 @@ the HHDM, the real PMM, kernel heap and kernel page table) plus:
     a switch_to records (new_rsp, bottom, top) in `threads.switches` and
     returns at once), a fresh scheduler (sched.init) and the system calls'
     staging buffer (syscall.init);
-  - a switch_to that models a context which blocks or ends: a switch away
+  - a switch_to (and switch_task, the task-to-task switch that goes
+    through it) that models a context which blocks or ends: a switch away
     from a task that is SLEEPING, WAITING or a ZOMBIE does not come back
     within the test step, so it raises Parked (after the switch happened:
     sched.current() is then the context that runs next; when that context
@@ -187,7 +188,13 @@ def _install_parking(monkeypatch, kw):
                 sched._reap()
             raise Parked(prev)
 
+    def switch_task(prev_context, next_context, new_bottom, new_top):
+        # The task-to-task switch (FPU state, then the same stack switch).
+        switch_to(prev_context + thread.CONTEXT_RSP,
+                  rawmem.load_u64(next_context + thread.CONTEXT_RSP), new_bottom, new_top)
+
     monkeypatch.setattr(thread, 'switch_to', switch_to)
+    monkeypatch.setattr(thread, 'switch_task', switch_task)
 
 
 def setup_kernel_world(monkeypatch):

@@ -17,8 +17,8 @@ TESTS = ['debug_write', 'sleep_yield_clock', 'allocate', 'clone', 'borrow', 'tra
          'released_values_stay_refused', 'lease_mapping_gone_at_expiry',
          'transfer_takes_the_mapping', 'last_strong_release_unmaps_everywhere',
          'no_descriptor_no_access', 'channel_create', 'channel_send', 'channel_recv',
-         'wait_any', 'channel_call', 'endpoint_records_run_out', 'messages_run_out',
-         'descriptors_travel_between_processes', 'lease_in_flight_expires',
+         'wait_any', 'channel_call', 'channel_call_regs', 'endpoint_records_run_out',
+         'messages_run_out', 'descriptors_travel_between_processes', 'lease_in_flight_expires',
          'cycles_are_collected']
 
 

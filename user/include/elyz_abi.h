@@ -29,6 +29,7 @@
 #define SYS_CHANNEL_RECV             22
 #define SYS_WAIT_ANY                 23
 #define SYS_CHANNEL_CALL             24
+#define SYS_CHANNEL_CALL_REGS        25
 
 /* one stub per call (user/lib/syscalls.S) */
 long elyz_sys_debug_write(long ptr, long length);    /* -> bytes written */
@@ -53,6 +54,7 @@ long elyz_sys_channel_send(long endpoint, long buf, long length, long descs, lon
 long elyz_sys_channel_recv(long endpoint, long buf, long length, long descs, long max, long flags);    /* -> length + count << 32 */
 long elyz_sys_wait_any(long descs, long count, long flags);    /* -> the index of a ready descriptor */
 long elyz_sys_channel_call(long endpoint, long buf, long length, long reply, long reply_length);    /* -> the reply's length */
+long elyz_sys_channel_call_regs(long endpoint, long length, long w0, long w1, long w2, long w3);    /* -> the reply's length, its bytes in w0-w3 */
 
 /* error codes (elyz/abi/errors.py) */
 #define E_OK                         0

@@ -11,16 +11,49 @@ elyz/abi/syscalls.py with Python arguments (docs/abi.md, docs/ipc.md).
     wait_any(descs, flags) -> the index of the first ready descriptor of the
         list descs (an endpoint with a message or whose peer is gone, a
         process that exited), or E_*
+    call_regs(endpoint, data, message) -> 0 or E_*: channel_call_regs, the
+        string data (at most REGS_BYTES) out and the reply into message.data,
+        both in registers
+    raw_call_regs(endpoint, length, words) -> the system call itself, inline:
+        the four words at address words go out in rdx, r10, r8, r9 and the
+        reply's come back there (the generated stub returns rax only)
 """
 
 from rpython.rtyper.lltypesystem import lltype, rffi
+from rpython.translator.tool.cbuild import ExternalCompilationInfo
 
-from elyz.abi import limits
+from elyz.abi import limits, syscalls
 from user.lib import api, process
 
 RECV_NONBLOCK = 1
 COUNT_SHIFT = 32
 LENGTH_MASK = (1 << 32) - 1
+REGS_BYTES = syscalls.REGISTER_MESSAGE_BYTES
+
+# channel_call_regs with its four words in and out of registers (docs/abi.md).
+_REGS_ECI = ExternalCompilationInfo(post_include_bits=["""
+static inline long elyz_ipc_call_regs(long endpoint, long length, long words)
+{
+    long *w = (long *)words;
+    long rax = %d;
+    register long rdx __asm__("rdx") = w[0];
+    register long r10 __asm__("r10") = w[1];
+    register long r8 __asm__("r8") = w[2];
+    register long r9 __asm__("r9") = w[3];
+    __asm__ volatile("syscall" : "+a"(rax), "+r"(rdx), "+r"(r10), "+r"(r8), "+r"(r9)
+                     : "D"(endpoint), "S"(length) : "rcx", "r11", "memory");
+    w[0] = rdx; w[1] = r10; w[2] = r8; w[3] = r9;
+    return rax;
+}
+""" % syscalls.SYS_CHANNEL_CALL_REGS])
+
+
+def _no_kernel(endpoint, length, words):
+    raise api.NoKernel("channel_call_regs: untranslated, there is no kernel")
+
+
+_call_regs = rffi.llexternal('elyz_ipc_call_regs', [lltype.Signed] * 3, lltype.Signed,
+                             compilation_info=_REGS_ECI, _nowrapper=True, _callable=_no_kernel)
 
 
 class Message(object):
@@ -108,3 +141,22 @@ def wait_any(descs, flags):
     result = api.sys_wait_any(rffi.cast(lltype.Signed, words), len(descs), flags)
     lltype.free(words, flavor='raw')
     return result
+
+
+def raw_call_regs(endpoint, length, words):
+    return _call_regs(endpoint, length, words)
+
+
+def call_regs(endpoint, data, message):
+    _buffers.ready()
+    length = len(data)
+    i = 0
+    while i < REGS_BYTES:
+        _buffers.bytes[i] = data[i] if i < length else '\x00'
+        i += 1
+    result = _call_regs(endpoint, length, _bytes())
+    if result < 0:
+        return result
+    message.data = rffi.charpsize2str(_buffers.bytes, result)
+    message.descs = []
+    return 0

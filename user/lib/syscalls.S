@@ -207,4 +207,14 @@ elyz_sys_channel_call:    /* 24: channel_call(endpoint, buf, length, reply, repl
     ret
     .size elyz_sys_channel_call, .-elyz_sys_channel_call
 
+    .globl elyz_sys_channel_call_regs
+    .type elyz_sys_channel_call_regs,@function
+    .p2align 4
+elyz_sys_channel_call_regs:    /* 25: channel_call_regs(endpoint, length, w0, w1, w2, w3) -> the reply's length, its bytes in w0-w3 */
+    mov %rcx, %r10
+    mov $25, %eax
+    syscall
+    ret
+    .size elyz_sys_channel_call_regs, .-elyz_sys_channel_call_regs
+
     .section .note.GNU-stack,"",@progbits
