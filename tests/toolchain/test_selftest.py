@@ -66,6 +66,6 @@ def test_selftests_pass_on_a_cpu_with_smep_and_smap(kernel_elf):
 def test_selftests_pass_on_the_grub_framebuffer_path(kernel_elf, tmpdir):
     iso = tmpdir.join('selftest.iso')
     make_image('iso', kernel_elf, iso, 'elyz.selftest elyz.exit', limine=False)
-    result = qemurun.boot(image=str(iso), timeout=120)
+    result = qemurun.boot(image=str(iso), timeout=300)
     assert_all_passed(result)
     assert re.search(r'^console: \d+x\d+ characters', result.log, re.M), result.tail()
