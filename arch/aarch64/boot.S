@@ -23,7 +23,7 @@
  * Limine (UEFI, through its entry point request) enters
  * elyz_aarch64_limine_entry instead: EL1, MMU on with Limine's tables (the
  * kernel at its linked addresses, Limine's HHDM), interrupts masked, a
- * Limine stack.  It takes the boot stack and calls
+ * Limine stack on SP_EL0.  It takes the boot stack and calls
  * elyz_aarch64_limine_boot() (boot.c).
  */
 #include "boot.h"
@@ -158,6 +158,9 @@ elyz_aarch64_high:
     .globl elyz_aarch64_limine_entry
 elyz_aarch64_limine_entry:
     msr daifset, #0xf
+    /* Limine enters on SP_EL0 (SPSel = 0); the kernel runs on SP_EL1,
+     * the stack trap.S's "current EL with SP_ELx" vectors save frames on. */
+    msr spsel, #1
     ldr x0, =boot_stack_top
     mov sp, x0
     mov x29, #0
