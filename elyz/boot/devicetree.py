@@ -53,10 +53,12 @@ through a bounded block.  Scratch state lives in one prebuilt _Scan.
     parse_devicetree(dtb_virtual_address, dtb_phys, hhdm_offset, info)
         -> 0 or an error code (errors.py)
     parse_devices(dtb_virtual_address, info) -> 0 or an error code
-        the devices only (UART, interrupt controller, timebase; dtb_size),
-        for a protocol that gave everything else (Limine on aarch64 and
-        riscv64): the rest of info is left as it is, the memory nodes,
-        reservations, bootargs and initrd are not read
+        the devices (UART, interrupt controller, timebase; dtb_size) and
+        the tree's reservations, for a protocol that gave everything else
+        (Limine on aarch64 and riscv64): the memory map is kept, with the
+        reserved ranges laid over it (U-Boot's EFI map calls OpenSBI's
+        /reserved-memory usable), and the memory nodes, bootargs and
+        initrd are not read
 """
 
 from elyz.boot import errors, memmap
@@ -191,12 +193,14 @@ def parse_devicetree(dtb_virtual_address, dtb_phys, hhdm_offset, info):
 
 
 def parse_devices(dtb_virtual_address, info):
-    """Sets only the device fields of info from the blob at
+    """Sets the device fields of info from the blob at
     dtb_virtual_address: uart_*, intc_*, timebase_frequency (cleared
-    first) and dtb_size; everything else in info is kept.  The memory
-    nodes, the reservation block, bootargs and the initrd are not read
-    (Limine deletes the memory nodes and gives its own map).  Returns 0 or
-    the errors of parse_devicetree, except E_NO_MEMORY_MAP."""
+    first) and dtb_size, and lays the reservation block and
+    /reserved-memory over info's memory map as MEM_RESERVED (then
+    normalises it); everything else in info is kept.  The memory nodes,
+    bootargs and the initrd are not read (Limine deletes the memory nodes
+    and gives its own map).  Returns 0 or the errors of
+    parse_devicetree, except E_NO_MEMORY_MAP."""
     info.clear_devices()
     scan = _scan
     status = _read_header(scan, dtb_virtual_address)
@@ -204,10 +208,13 @@ def parse_devices(dtb_virtual_address, info):
         return status
     scan.devices_only = True
     info.dtb_size = scan.total
-    status = _walk(scan, info, False)
+    status = _read_reservations(scan, info)
+    if status == errors.OK:
+        status = _walk(scan, info, False)
     if status == errors.OK and _resolve_stdout(scan):
         status = _walk(scan, info, True)
     scan.devices_only = False
+    memmap.normalise(info)
     return status
 
 
@@ -598,10 +605,9 @@ def _end_node(scan, info, depth):
     memory and reserved-memory ranges, the first UART and interrupt
     controller.  Returns nothing."""
     kind = scan.kind[depth]
-    if scan.devices_only:
-        pass                        # parse_devices: the memory map is the protocol's
-    elif kind == NODE_MEMORY or (depth == 1 and scan.is_memory[depth]):
-        _add_reg_ranges(scan, info, depth, MEM_USABLE)
+    if kind == NODE_MEMORY or (depth == 1 and scan.is_memory[depth]):
+        if not scan.devices_only:   # parse_devices: usable memory is the protocol's
+            _add_reg_ranges(scan, info, depth, MEM_USABLE)
     elif kind == NODE_RESERVED:
         _add_reg_ranges(scan, info, depth, MEM_RESERVED)
     if info.uart_kind == UART_NONE:

@@ -735,12 +735,26 @@ def test_devices_only_keeps_the_memory_map_command_line_and_modules():
                 chosen(('bootargs', string('from the tree')),
                        ('linux,initrd-start', u64(0x48000000)),
                        ('linux,initrd-end', u64(0x48001000))))
-    blob = fdt.build(tree, reservations=[(0x44000000, 0x1000)])
+    blob = fdt.build(tree)
     status = parse_devices_of(blob, info)
     assert status == errors.OK
     assert (regions(info), info.module_count, info.protocol, info.cmdline_len,
             info.bootloader_len) == before
     assert info.dtb_size == blob.totalsize and info.uart_base == 0x9000000
+
+
+def test_devices_only_lays_the_trees_reservations_over_the_map():
+    # U-Boot's EFI map calls OpenSBI's first 512 KiB usable; its tree does not
+    info = limine_like_info()
+    opensbi = Node('reserved-memory', [('#address-cells', u32(2)), ('#size-cells', u32(2)),
+                                       ('ranges', b'')],
+                   [Node('mmode_resv0@40000000', [('reg', cells(2, 0x40000000, 0x80000))])])
+    blob = fdt.build(root(opensbi, pl011()), reservations=[(0x40800000, 0x1000)])
+    assert parse_devices_of(blob, info) == errors.OK
+    assert regions(info) == [(0x40000000, 0x80000, MEM_RESERVED),
+                             (0x40080000, 0x780000, MEM_USABLE),
+                             (0x40800000, 0x1000, MEM_RESERVED),
+                             (0x40801000, 0x7ff000, MEM_USABLE)]
 
 
 def test_devices_only_follows_stdout_path_and_forgets_earlier_devices():
