@@ -2,7 +2,8 @@
 AAVMF (package qemu-efi-aarch64) with a ramfb as Limine's GOP framebuffer,
 riscv64 under U-Boot's EFI (package u-boot-qemu).  Each image's kernel says
 `boot: limine`, passes every self-test and leaves QEMU cleanly; on aarch64
-the framebuffer console shows the log.
+the framebuffer console shows the log.  Without Limine, a port image stops
+with the reason (no boot needed).
 
 Needs LIMINE_DIR pointing at Limine's binary release and the firmware
 package; skipped, with the reason shown, otherwise.  UEFI under TCG takes
@@ -91,3 +92,19 @@ def test_aarch64_framebuffer_console_shows_the_log(tmpdir):
         if any(line[i] > 0x40 for i in range(0, len(line))):
             rows_with_text += 1
     assert rows_with_text >= 30, rows_with_text
+
+
+@pytest.mark.parametrize('karch', ['aarch64', 'riscv64'])
+def test_a_port_image_without_limine_stops_with_the_reason(karch, tmpdir):
+    kernel = tmpdir.join('elyz.elf')
+    kernel.write('not looked at')
+    env = dict(os.environ, LIMINE_DIR=str(tmpdir.join('no-limine')), KARCH=karch,
+               ELYZ_INITRD='')
+    proc = subprocess.Popen(['sh', os.path.join(ROOT, 'tools', 'mkimage.sh'), 'iso',
+                             str(kernel), str(tmpdir.join('out.iso'))], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = proc.communicate()[0].decode('utf-8')
+    assert proc.returncode != 0
+    assert 'images for KARCH=%s need Limine' % karch in log
+    assert "GRUB's Multiboot2 cannot load this kernel there" in log
+    assert not tmpdir.join('out.iso').exists()
