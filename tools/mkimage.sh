@@ -13,10 +13,22 @@
 # CRC and size) of every Limine file it would put in the image, and the
 # command line; make keeps that in build/<karch>/image.config so that the
 # images are rebuilt exactly when one of them changes.
+# KARCH (the environment, default x86_64): for aarch64 and riscv64 the
+# images are UEFI-only and need Limine (BOOTAA64.EFI / BOOTRISCV64.EFI;
+# GRUB's Multiboot2 cannot load this kernel there); without it the build
+# stops with a message.
 set -e
 kind=$1
 here=$(cd "$(dirname "$0")/.." && pwd)
 LIMINE_DIR=${LIMINE_DIR:-$here/limine}
+karch=${KARCH:-x86_64}
+case $karch in
+    x86_64) efi_files="BOOTX64.EFI BOOTIA32.EFI" ;;
+    aarch64) efi_files="BOOTAA64.EFI" ;;
+    riscv64) efi_files="BOOTRISCV64.EFI" ;;
+    *) echo "error: no bootable images for KARCH=$karch (boot it directly: make run KARCH=$karch)" >&2
+       exit 1 ;;
+esac
 
 # Sets limine_data (the directory with Limine's boot files, empty when there
 # is no Limine: GRUB then) and limine_tool (Limine's host tool, empty when
@@ -42,7 +54,8 @@ print_config() {
         echo "loader: grub"
     else
         echo "loader: limine"
-        for f in limine-bios.sys limine-bios-cd.bin limine-uefi-cd.bin BOOTX64.EFI BOOTIA32.EFI; do
+        echo "karch: $karch"
+        for f in limine-bios.sys limine-bios-cd.bin limine-uefi-cd.bin $efi_files; do
             [ ! -f "$limine_data/$f" ] || cksum "$limine_data/$f"
         done
         if [ -n "$limine_tool" ]; then cksum "$limine_tool"; else echo "no limine tool"; fi
@@ -63,6 +76,12 @@ kernel=$2; out=$3; cmdline=${4:-}
 [ -n "$kind" ] && [ -n "$kernel" ] && [ -n "$out" ] || {
     echo "usage: $0 iso|hdd KERNEL_ELF OUTPUT [CMDLINE]  or  $0 config [CMDLINE]" >&2; exit 2; }
 [ -f "$kernel" ] || { echo "error: no kernel at $kernel (run: make kernel)" >&2; exit 1; }
+if [ "$karch" != x86_64 ] && [ -z "$limine_data" ]; then
+    echo "error: images for KARCH=$karch need Limine (LIMINE_DIR=$LIMINE_DIR has no Limine" \
+         "binary release): GRUB's Multiboot2 cannot load this kernel there." \
+         "Set LIMINE_DIR, or boot the kernel directly: make run KARCH=$karch" >&2
+    exit 1
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -73,8 +92,10 @@ mkdir -p "$root/boot"
 # to Limine under UEFI: it reads the whole file into memory below 4 GiB
 # before placing the image, and with QEMU's 128 MiB that was one allocation
 # too many (Limine 8.2: "High memory allocator: Out of memory").
-if command -v objcopy >/dev/null 2>&1; then
-    objcopy --strip-debug "$kernel" "$root/boot/elyz.elf"
+objcopy=objcopy
+[ "$karch" = x86_64 ] || objcopy=$karch-linux-gnu-objcopy
+if command -v $objcopy >/dev/null 2>&1; then
+    $objcopy --strip-debug "$kernel" "$root/boot/elyz.elf"
 else
     cp "$kernel" "$root/boot/elyz.elf"
 fi
@@ -102,13 +123,46 @@ write_config() {
     fi
 }
 
-if [ -n "$limine_data" ]; then
+# aarch64 and riscv64: UEFI only (AAVMF; U-Boot's EFI), so the ISO has no
+# BIOS boot record and the hdd no BIOS stage; limine-uefi-cd.bin, the ESP
+# of the ISO, holds every architecture's EFI/BOOT/BOOT*.EFI.
+if [ -n "$limine_data" ] && [ "$karch" != x86_64 ]; then
+    echo "image: Limine from $limine_data (UEFI, $karch)"
+    mkdir -p "$root/boot/limine" "$root/EFI/BOOT"
+    write_config "$here/limine.conf" "$root/boot/limine/limine.conf" \
+        "module_path: boot():/boot/elyz-initrd.cpio"
+    for f in $efi_files; do
+        [ -f "$limine_data/$f" ] || { echo "error: no $f in $limine_data" >&2; exit 1; }
+        cp "$limine_data/$f" "$root/EFI/BOOT/"
+    done
+    if [ "$kind" = iso ]; then
+        cp "$limine_data/limine-uefi-cd.bin" "$root/boot/limine/"
+        xorriso -as mkisofs -R -r -J -hfsplus -apm-block-size 2048 \
+            --efi-boot boot/limine/limine-uefi-cd.bin \
+            -efi-boot-part --efi-boot-image --protective-msdos-label \
+            "$root" -o "$out" >"$work/xorriso.log" 2>&1 || {
+                cat "$work/xorriso.log" >&2; echo "error: xorriso failed" >&2; exit 1; }
+    else
+        size_mb=64
+        rm -f "$out"
+        dd if=/dev/zero of="$out" bs=1M count=0 seek=$size_mb 2>/dev/null
+        printf 'label: gpt\nstart=2048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="ELYZ-ESP"\n' \
+            | sfdisk --no-reread --no-tell-kernel -q "$out" >/dev/null
+        offset=$((2048 * 512))
+        mformat -i "$out@@$offset" -F -v ELYZ ::
+        mmd -i "$out@@$offset" ::/boot ::/boot/limine ::/EFI ::/EFI/BOOT
+        mcopy -i "$out@@$offset" "$root/boot/elyz.elf" ::/boot/
+        [ -z "$initrd" ] || mcopy -i "$out@@$offset" "$root/boot/elyz-initrd.cpio" ::/boot/
+        mcopy -i "$out@@$offset" "$root/boot/limine/limine.conf" ::/boot/limine/
+        for f in "$root"/EFI/BOOT/*; do mcopy -i "$out@@$offset" "$f" ::/EFI/BOOT/; done
+    fi
+elif [ -n "$limine_data" ]; then
     echo "image: Limine from $limine_data"
     mkdir -p "$root/boot/limine" "$root/EFI/BOOT"
     write_config "$here/limine.conf" "$root/boot/limine/limine.conf" \
         "module_path: boot():/boot/elyz-initrd.cpio"
     cp "$limine_data/limine-bios.sys" "$root/boot/limine/"
-    for f in BOOTX64.EFI BOOTIA32.EFI; do
+    for f in $efi_files; do
         [ -f "$limine_data/$f" ] && cp "$limine_data/$f" "$root/EFI/BOOT/"
     done
     if [ "$kind" = iso ]; then

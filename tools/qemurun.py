@@ -2,6 +2,7 @@
 
     boot(kernel=..., cmdline=..., ...)         direct PVH boot of the ELF
     boot(image=..., uefi=True|False, as_disk=False)   ISO/HDD via firmware
+                              (the ports: uefi=True only, see port_uefi_flags)
         -> BootResult(log, status, seconds, timed_out, marker_seconds)
 
 QEMU_FLAGS from the environment is appended to every command line, except
@@ -85,6 +86,30 @@ POWER_OFF_ONLY = ('loongarch64',)
 PORT_MIN_MEMORY_MIB = {'loongarch64': 1024}
 FW_CFG_CMDLINE = 'opt/org.elyz/cmdline'
 _MEMORY_SIZE = re.compile(r'^(\d+)([MG]?)$')
+
+# The ports' images boot through Limine under UEFI (GNUmakefile run-uefi
+# has the same): aarch64 under AAVMF with acpi=off (only then does AAVMF
+# hand over a device tree, which Limine passes on) and a ramfb (a GOP
+# framebuffer); riscv64 under U-Boot's EFI, started in S-mode by QEMU's
+# OpenSBI, the image as a virtio disk (U-Boot has no CD-ROM).
+AAVMF_CODE = '/usr/share/AAVMF/AAVMF_CODE.fd'
+AAVMF_VARS = '/usr/share/AAVMF/AAVMF_VARS.fd'
+UBOOT_RISCV64 = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin'
+PORT_FIRMWARE = {'aarch64': (AAVMF_CODE, 'qemu-efi-aarch64'),
+                 'riscv64': (UBOOT_RISCV64, 'u-boot-qemu')}
+
+
+def port_uefi_flags(karch, image, vars_copy):
+    """Returns the QEMU options that boot image under karch's UEFI
+    firmware (vars_copy: a writable copy of AAVMF's variables)."""
+    drive = ['-drive', 'file=%s,format=raw,if=virtio,readonly=on' % image]
+    if karch == 'aarch64':
+        return ['-drive', 'if=pflash,unit=0,format=raw,readonly=on,file=' + AAVMF_CODE,
+                '-drive', 'if=pflash,unit=1,format=raw,file=' + vars_copy,
+                '-device', 'ramfb'] + drive
+    if karch == 'riscv64':
+        return ['-kernel', UBOOT_RISCV64] + drive
+    raise ValueError('no UEFI boot for %s' % karch)
 
 
 def status_of(what, karch=None):
@@ -225,7 +250,10 @@ def qemu_command(kernel=None, image=None, uefi=False, as_disk=False, cmdline='',
                  karch=None):
     karch = karch or KARCH
     if karch != 'x86_64':
-        return _port_command(karch, kernel, cmdline, memory, icount, extra)
+        if image:
+            extra = port_uefi_flags(karch, image, vars_copy) + list(extra)
+        return _port_command(karch, kernel, cmdline, memory, icount, extra,
+                             uefi_image=bool(image))
     cmd = ['qemu-system-x86_64', '-M', 'q35', '-cpu', cpu, '-m', memory, '-no-reboot',
            '-display', 'none', '-monitor', 'none', '-serial', 'stdio', '-nodefaults']
     cmd += DEBUG_EXIT
@@ -294,9 +322,11 @@ def _screendump(monitor_path, ppm_path, seconds=10.0):
     return False
 
 
-def _port_command(karch, kernel, cmdline, memory, icount, extra):
+def _port_command(karch, kernel, cmdline, memory, icount, extra, uefi_image=False):
     binary, machine, cpu = PORTS[karch]
     binary = port_binary(karch)
+    if uefi_image and karch == 'aarch64':
+        machine = [('virt,acpi=off' if m == 'virt' else m) for m in machine]
     cmd = [binary] + machine + ['-m', _port_memory(karch, memory), '-no-reboot',
                                 '-display', 'none', '-monitor', 'none', '-serial', 'stdio']
     if cpu:
@@ -329,7 +359,10 @@ def boot(kernel=None, image=None, uefi=False, as_disk=False, cmdline='', memory=
         import tempfile
         fd, vars_copy = tempfile.mkstemp(suffix='.fd')
         os.close(fd)
-        with open(OVMF_VARS, 'rb') as src, open(vars_copy, 'wb') as dst:
+        source = AAVMF_VARS if (karch or KARCH) == 'aarch64' else OVMF_VARS
+        if (karch or KARCH) == 'riscv64':
+            source = os.devnull                 # U-Boot keeps no variables file
+        with open(source, 'rb') as src, open(vars_copy, 'wb') as dst:
             dst.write(src.read())
     cmd = qemu_command(kernel, image, uefi, as_disk, cmdline, memory, cpu, icount, extra,
                        vars_copy, karch)

@@ -2,8 +2,10 @@
 # Checks for the system tools a goal needs, and installs the missing ones
 # from the distro (Debian/Ubuntu apt-get) when run as root.
 # Usage: tools/setup-system.sh GROUP...   groups: build qemu iso hdd uefi debug fonts linux ports
-# (build and qemu are for KARCH, x86_64 by default; ports: the compilers and
-# QEMUs of every port, what `make test` boots)
+# (build, qemu, iso and uefi are for KARCH, x86_64 by default; uefi: the
+# firmware the images boot under: OVMF, AAVMF for aarch64, U-Boot's EFI for
+# riscv64; ports: the compilers, QEMUs and that firmware of every port,
+# what `make test` boots)
 # (fonts: the console font the checked-in font data is regenerated from, for
 # tests/console/test_psf2py.py; linux: what `make bench-linux` needs to fetch
 # a Debian kernel package and build a static C program with glibc)
@@ -34,6 +36,13 @@ cross() { # cross KARCH: the compiler and QEMU of a port
         loongarch64) need_zig=1; add llvm-strip llvm ;;
     esac
 }
+firmware() { # firmware KARCH: what its UEFI images boot under
+    case "$1" in
+        x86_64) add /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
+        aarch64) add /usr/share/AAVMF/AAVMF_CODE.fd qemu-efi-aarch64 ;;
+        riscv64) add /usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin u-boot-qemu ;;
+    esac
+}
 emulator() { # emulator KARCH
     case "$1" in
         x86_64) add qemu-system-x86_64 qemu-system-x86 ;;
@@ -47,14 +56,16 @@ for group in "$@"; do
     case "$group" in
         build) add gcc gcc; add ld binutils; add make make; cross "$KARCH" ;;
         qemu)  emulator "$KARCH" ;;
-        ports) for a in aarch64 riscv64 loongarch64; do cross $a; emulator $a; done
+        ports) for a in aarch64 riscv64 loongarch64; do cross $a; emulator $a; firmware $a; done
                add dtc device-tree-compiler ;;
         iso)   add xorriso xorriso; add mformat mtools; add mcopy mtools
-               add grub-mkrescue grub-common
-               add /usr/lib/grub/i386-pc/modinfo.sh grub-pc-bin
-               add /usr/lib/grub/x86_64-efi/modinfo.sh grub-efi-amd64-bin ;;
+               if [ "$KARCH" = x86_64 ]; then     # the ports' images are Limine-only
+                   add grub-mkrescue grub-common
+                   add /usr/lib/grub/i386-pc/modinfo.sh grub-pc-bin
+                   add /usr/lib/grub/x86_64-efi/modinfo.sh grub-efi-amd64-bin
+               fi ;;
         hdd)   add sfdisk fdisk; add sgdisk gdisk; add mformat mtools; add mcopy mtools ;;
-        uefi)  add /usr/share/OVMF/OVMF_CODE_4M.fd ovmf ;;
+        uefi)  firmware "$KARCH" ;;
         debug) add gdb gdb ;;
         linux) add gcc gcc; add /usr/lib/x86_64-linux-gnu/libc.a libc6-dev
                add dpkg-deb dpkg; add apt-get apt ;;

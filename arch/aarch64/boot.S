@@ -19,6 +19,12 @@
  * with its own (elyz/mm/kernel_space.py), whose format elyz/mm/pte/aarch64.py
  * draws; MAIR_EL1 indexes: 0 normal write-back, 1 device nGnRE, 2 normal
  * non-cacheable.
+ *
+ * Limine (UEFI, through its entry point request) enters
+ * elyz_aarch64_limine_entry instead: EL1, MMU on with Limine's tables (the
+ * kernel at its linked addresses, Limine's HHDM), interrupts masked, a
+ * Limine stack on SP_EL0.  It takes the boot stack and calls
+ * elyz_aarch64_limine_boot() (boot.c).
  */
 #include "boot.h"
 
@@ -149,3 +155,21 @@ elyz_aarch64_high:
     bl elyz_aarch64_boot
 5:  wfi
     b 5b
+
+/* Limine's entry: already high, .bss already zero (Limine clears what the
+ * segments do not load). */
+    .balign 4
+    .globl elyz_aarch64_limine_entry
+elyz_aarch64_limine_entry:
+    msr daifset, #0xf
+    /* Limine enters on SP_EL0 (SPSel = 0); the kernel runs on SP_EL1,
+     * the stack trap.S's "current EL with SP_ELx" vectors save frames on. */
+    msr spsel, #1
+    ldr x0, =boot_stack_top
+    mov sp, x0
+    mov x29, #0
+    mov x30, #0
+    bl elyz_aarch64_limine_boot
+6:  wfi
+    b 6b
+    .ltorg

@@ -8,6 +8,10 @@
  * RAM.  elyz_fatal prints on the PL011 (through the early direct map, where
  * the first GiB is device memory) and, when the kernel asked for it
  * (elyz.exit), leaves QEMU through semihosting with status 2.
+ *
+ * elyz_aarch64_limine_boot() is the same for Limine (boot.S's Limine
+ * entry): rpy_kmain(PROTOCOL_LIMINE, the request table, ELYZ_EARLY_HHDM),
+ * after making Limine's HHDM visible at ELYZ_EARLY_HHDM as well (below).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +21,8 @@
 
 extern char boot_stack_bottom[], boot_stack_top[];
 extern long rpy_kmain(long protocol, long info, long hhdm_offset);
+extern long elyz_limine_request_table_address(void);
+extern uint64_t elyz_limine_hhdm_offset(void);
 
 static char early_heap[ELYZ_EARLY_HEAP_SIZE] __attribute__((aligned(4096)));
 
@@ -67,6 +73,47 @@ void elyz_aarch64_boot(long x0)
     elyz_stack_bounds(boot_stack_bottom, boot_stack_top, ELYZ_STACK_CHECK_RESERVE);
     elyz_bump_init(early_heap, sizeof early_heap);
     rpy_kmain(ELYZ_BOOT_DEVICETREE, dtb, (long)ELYZ_EARLY_HHDM);
+    console_puts("Elyz: kernel returned; halting.\n");
+    elyz_halt_forever();
+}
+
+/* Limine's aarch64 HHDM is 0xffff000000000000: TTBR1 root entry 0.  The
+ * kernel keeps one root table in both TTBRs and owns only entries
+ * 256..511 of it (address spaces share those; 0..255 are a process's
+ * own), so its direct map must start at 0xffff800000000000, entry 256, as
+ * on the direct boot.  Copying Limine's HHDM entry into entry 256 of
+ * Limine's TTBR1 root (unused there: the kernel is in 511) shows the same
+ * memory, with the same attributes, at ELYZ_EARLY_HHDM too, so the kernel
+ * can use its own direct map from the start: elyz/kernel/boot.py moves
+ * the framebuffer and module addresses there.  One entry covers 512 GiB,
+ * more than Limine's HHDM spans on this machine. */
+#define TTBR_BADDR_MASK 0x0000fffffffffffeULL
+#define ROOT_INDEX(va)  (((uint64_t)(va) >> 39) & 511)
+#define ROOT_SPAN_MASK  ((1ULL << 39) - 1)
+
+static void alias_limine_hhdm(uint64_t limine_hhdm)
+{
+    uint64_t ttbr1;
+    __asm__ volatile("mrs %0, ttbr1_el1" : "=r"(ttbr1));
+    volatile uint64_t *root = (volatile uint64_t *)((ttbr1 & TTBR_BADDR_MASK) + limine_hhdm);
+    root[ROOT_INDEX(ELYZ_EARLY_HHDM)] = root[ROOT_INDEX(limine_hhdm)];
+    __asm__ volatile("dsb ishst; tlbi vmalle1; dsb ish; isb" ::: "memory");
+}
+
+void elyz_aarch64_limine_boot(void)
+{
+    uint64_t limine_hhdm = elyz_limine_hhdm_offset();
+    long hhdm = 0;                      /* no HHDM answer: the kernel says so */
+    /* A root entry spans 512 GiB: only an HHDM on such a boundary (not a
+     * randomised one) aliases entry for entry. */
+    if (limine_hhdm != 0 && (limine_hhdm & ROOT_SPAN_MASK) == 0
+            && ROOT_INDEX(limine_hhdm) != ROOT_INDEX(ELYZ_EARLY_HHDM)) {
+        alias_limine_hhdm(limine_hhdm);
+        hhdm = (long)ELYZ_EARLY_HHDM;
+    }
+    elyz_stack_bounds(boot_stack_bottom, boot_stack_top, ELYZ_STACK_CHECK_RESERVE);
+    elyz_bump_init(early_heap, sizeof early_heap);
+    rpy_kmain(ELYZ_BOOT_LIMINE, elyz_limine_request_table_address(), hhdm);
     console_puts("Elyz: kernel returned; halting.\n");
     elyz_halt_forever();
 }

@@ -6,6 +6,10 @@
 #define ELYZ_BOOT_LIMINE        1
 #define ELYZ_BOOT_DEVICETREE    4
 
+/* Where Limine enters (its entry point request, arch/common/kernel/
+ * limine_requests.c): the ELF's own entry is the physical one for -kernel. */
+#define ELYZ_LIMINE_ENTRY       elyz_aarch64_limine_entry
+
 #define ELYZ_BOOT_STACK_SIZE    (64 * 1024)
 #define ELYZ_STACK_GUARD_SIZE   4096
 #define ELYZ_STACK_CHECK_RESERVE (8 * 1024)

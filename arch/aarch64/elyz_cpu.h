@@ -21,6 +21,8 @@ extern void elyz_init_traps(void);
 
 /* aarch64.py */
 static inline long elyz_a64_read_ttbr1(void) { long v; __asm__ volatile("mrs %0, ttbr1_el1" : "=r"(v)); return v; }
+static inline void elyz_a64_set_mair(long mair)
+{ __asm__ volatile("msr mair_el1, %0; isb" : : "r"(mair) : "memory"); }
 static inline void elyz_a64_set_roots(long root)
 {
     __asm__ volatile("dsb ishst; msr ttbr0_el1, %0; msr ttbr1_el1, %0; isb; tlbi vmalle1; dsb ish; isb"

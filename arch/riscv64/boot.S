@@ -15,6 +15,12 @@
  * calls elyz_riscv64_boot(hart id, dtb physical).  The kernel replaces
  * these tables with its own (per-section permissions, no identity map)
  * in elyz/mm/kernel_space.py.
+ *
+ * Limine (UEFI through U-Boot, its entry point request) enters
+ * elyz_riscv64_limine_entry instead: S-mode, Sv48 paging on with Limine's
+ * tables (the kernel at its linked addresses, the HHDM at
+ * 0xffff800000000000, the same as boot.S's), interrupts off, a Limine
+ * stack.  It takes the boot stack and calls elyz_riscv64_limine_boot().
  */
 #include "boot.h"
 
@@ -135,3 +141,15 @@ elyz_riscv64_high:
     call elyz_riscv64_boot
 5:  wfi
     j 5b
+
+/* Limine's entry: already high, .bss already zero. */
+    .balign 4
+    .globl elyz_riscv64_limine_entry
+elyz_riscv64_limine_entry:
+    csrw sie, zero
+    csrci sstatus, 2
+    lla sp, boot_stack_top
+    mv fp, zero
+    call elyz_riscv64_limine_boot
+6:  wfi
+    j 6b

@@ -14,6 +14,7 @@
 
 extern char boot_stack_bottom[], boot_stack_top[];
 extern long rpy_kmain(long protocol, long info, long hhdm_offset);
+extern long elyz_limine_request_table_address(void);
 
 static char early_heap[ELYZ_EARLY_HEAP_SIZE] __attribute__((aligned(4096)));
 
@@ -69,6 +70,18 @@ void elyz_riscv64_boot(long hart, long dtb)
     elyz_stack_bounds(boot_stack_bottom, boot_stack_top, ELYZ_STACK_CHECK_RESERVE);
     elyz_bump_init(early_heap, sizeof early_heap);
     rpy_kmain(ELYZ_BOOT_DEVICETREE, dtb, (long)ELYZ_EARLY_HHDM);
+    console_puts("Elyz: kernel returned; halting.\n");
+    elyz_halt_forever();
+}
+
+/* Limine's entry (boot.S): rpy_kmain(PROTOCOL_LIMINE, the request table,
+ * 0): the kernel takes Limine's HHDM (Sv48: 0xffff800000000000, root
+ * entry 256, where the kernel's own direct map is anyway). */
+void elyz_riscv64_limine_boot(void)
+{
+    elyz_stack_bounds(boot_stack_bottom, boot_stack_top, ELYZ_STACK_CHECK_RESERVE);
+    elyz_bump_init(early_heap, sizeof early_heap);
+    rpy_kmain(ELYZ_BOOT_LIMINE, elyz_limine_request_table_address(), 0);
     console_puts("Elyz: kernel returned; halting.\n");
     elyz_halt_forever();
 }

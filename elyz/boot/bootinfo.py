@@ -36,6 +36,9 @@ filling it allocates nothing.
     set_framebuffer(address, width, height, pitch, bpp, red_size, red_shift,
                     green_size, green_shift, blue_size, blue_shift)
     set_cmdline_from(addr, max_len) / cmdline_has(word)
+    clear_devices()          forgets uart_*, intc_*, timebase_frequency
+    move_direct_map(offset)  hhdm_offset becomes offset, and every direct-map
+                             address in the structure moves with it
 """
 
 from elyz.rlib_kernel import rawmem
@@ -112,6 +115,13 @@ class BootInfo(object):
         self.cmdline_len = 0
         self.bootloader_len = 0
         self.memmap_dropped = 0
+        self.clear_devices()
+        self.dtb_phys = 0
+        self.dtb_size = 0
+
+    def clear_devices(self):
+        """Forgets the devices a device tree named: UART, interrupt
+        controller, timebase.  Returns nothing."""
         self.uart_kind = UART_NONE
         self.uart_base = 0
         self.uart_reg_shift = 0
@@ -120,8 +130,6 @@ class BootInfo(object):
         self.intc_base0 = 0
         self.intc_base1 = 0
         self.timebase_frequency = 0
-        self.dtb_phys = 0
-        self.dtb_size = 0
 
     def add_memory_region(self, base, length, mem_type):
         """Appends one memory map entry.  Returns False (and counts the loss
@@ -160,6 +168,17 @@ class BootInfo(object):
         self.module_size[self.module_count] = size
         self.module_count += 1
         return True
+
+    def move_direct_map(self, offset):
+        """Makes offset the direct map's base: hhdm_offset, the framebuffer
+        address and the module addresses (all direct-map virtual) move by
+        the difference.  Returns nothing."""
+        delta = offset - self.hhdm_offset
+        if self.fb_present:
+            self.fb_address += delta
+        for i in range(self.module_count):
+            self.module_base[i] += delta
+        self.hhdm_offset = offset
 
     def set_cmdline_from(self, addr, max_len):
         """Copies the NUL-terminated string at addr (at most max_len bytes,

@@ -52,6 +52,13 @@ through a bounded block.  Scratch state lives in one prebuilt _Scan.
 
     parse_devicetree(dtb_virtual_address, dtb_phys, hhdm_offset, info)
         -> 0 or an error code (errors.py)
+    parse_devices(dtb_virtual_address, info) -> 0 or an error code
+        the devices (UART, interrupt controller, timebase; dtb_size) and
+        the tree's reservations, for a protocol that gave everything else
+        (Limine on aarch64 and riscv64): the memory map is kept, with the
+        reserved ranges laid over it (U-Boot's EFI map calls OpenSBI's
+        /reserved-memory usable), and the memory nodes, bootargs and
+        initrd are not read
 """
 
 from elyz.boot import errors, memmap
@@ -139,6 +146,7 @@ class _Scan(object):
         self.target = 0            # the stdout node's path (offset, length)
         self.target_len = 0
         self.found_depth = -1
+        self.devices_only = False  # parse_devices: skip memory and /chosen's rest
 
 
 _scan = _Scan()
@@ -182,6 +190,32 @@ def parse_devicetree(dtb_virtual_address, dtb_phys, hhdm_offset, info):
     if not _has_usable_memory(info):
         return errors.E_NO_MEMORY_MAP
     return errors.OK
+
+
+def parse_devices(dtb_virtual_address, info):
+    """Sets the device fields of info from the blob at
+    dtb_virtual_address: uart_*, intc_*, timebase_frequency (cleared
+    first) and dtb_size, and lays the reservation block and
+    /reserved-memory over info's memory map as MEM_RESERVED (then
+    normalises it); everything else in info is kept.  The memory nodes,
+    bootargs and the initrd are not read (Limine deletes the memory nodes
+    and gives its own map).  Returns 0 or the errors of
+    parse_devicetree, except E_NO_MEMORY_MAP."""
+    info.clear_devices()
+    scan = _scan
+    status = _read_header(scan, dtb_virtual_address)
+    if status != errors.OK:
+        return status
+    scan.devices_only = True
+    info.dtb_size = scan.total
+    status = _read_reservations(scan, info)
+    if status == errors.OK:
+        status = _walk(scan, info, False)
+    if status == errors.OK and _resolve_stdout(scan):
+        status = _walk(scan, info, True)
+    scan.devices_only = False
+    memmap.normalise(info)
+    return status
 
 
 def _has_usable_memory(info):
@@ -523,7 +557,10 @@ def _tree_property(scan, info, depth, name, value, length):
     if depth == 1 and _string_is(scan, name, 'device_type'):
         scan.is_memory[depth] = _range_is(scan, value, length, 'memory\x00')
     elif kind == NODE_CHOSEN:
-        if _string_is(scan, name, 'bootargs'):
+        if scan.devices_only and not (_string_is(scan, name, 'stdout-path')
+                                      or _string_is(scan, name, 'linux,stdout-path')):
+            pass                    # bootargs and the initrd: the protocol's own
+        elif _string_is(scan, name, 'bootargs'):
             info.set_cmdline_from(scan.base + value, length)
         elif (_string_is(scan, name, 'stdout-path')
               or (_string_is(scan, name, 'linux,stdout-path') and scan.stdout < 0)):
@@ -569,7 +606,8 @@ def _end_node(scan, info, depth):
     controller.  Returns nothing."""
     kind = scan.kind[depth]
     if kind == NODE_MEMORY or (depth == 1 and scan.is_memory[depth]):
-        _add_reg_ranges(scan, info, depth, MEM_USABLE)
+        if not scan.devices_only:   # parse_devices: usable memory is the protocol's
+            _add_reg_ranges(scan, info, depth, MEM_USABLE)
     elif kind == NODE_RESERVED:
         _add_reg_ranges(scan, info, depth, MEM_RESERVED)
     if info.uart_kind == UART_NONE:

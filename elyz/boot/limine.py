@@ -3,9 +3,10 @@
 Protocol document: "The Limine Boot Protocol", PROTOCOL.md of
 github.com/limine-bootloader/limine-protocol (include/limine.h there).
 The kernel's requests are static C structs in section .limine_requests
-(arch/x86_64); Limine fills in each request's `response` pointer before
+(arch/common/kernel/limine_requests.c, shared by x86_64, aarch64 and
+riscv64); Limine fills in each request's `response` pointer before
 jumping to the kernel.  The C side uses the same numbers through
-arch/x86_64/limine_ids.h (test_limine checks the two agree).
+arch/common/kernel/limine_ids.h (test_limine checks the two agree).
 
 Every request starts with
       0  u64 id[4]       COMMON_MAGIC_0, COMMON_MAGIC_1, then two words per request
@@ -32,6 +33,10 @@ Responses read here (u64 fields, offsets in bytes):
     executable cmdline  {revision 0, cmdline 8}
     executable file     {revision 0, executable_file 8 -> limine_file}
     stack size          {revision 0}
+    dtb                 {revision 0, dtb_ptr 8}  -> dtb_phys (the blob itself
+                        is read by elyz/kernel/boot.py, devices only)
+    entry point         {revision 0}  (the request, made by the ports only,
+                        carries the entry address; nothing to read back)
 Memory map types are Limine's numbering, which bootinfo.MEM_* copies;
 LIMINE_MEMMAP_RESERVED_MAPPED (8, base revision 4+) becomes MEM_RESERVED.
 
@@ -132,7 +137,9 @@ SLOT_STACK_SIZE = 7
 SLOT_BOOTLOADER_INFO = 8
 SLOT_EXECUTABLE_CMDLINE = 9
 SLOT_EXECUTABLE_FILE = 10
-TABLE_SLOTS = 11
+SLOT_DTB = 11
+SLOT_ENTRY_POINT = 12
+TABLE_SLOTS = 13
 
 # The requests after the base revision tag: the LimineRequests field that
 # holds the request's address, its slot in the table, its id.
@@ -147,6 +154,8 @@ _REQUESTS = unrolling_iterable([
     ('bootloader_info', SLOT_BOOTLOADER_INFO, _request_id('BOOTLOADER_INFO')),
     ('executable_cmdline', SLOT_EXECUTABLE_CMDLINE, _request_id('EXECUTABLE_CMDLINE')),
     ('executable_file', SLOT_EXECUTABLE_FILE, _request_id('EXECUTABLE_FILE')),
+    ('dtb', SLOT_DTB, _request_id('DTB')),
+    ('entry_point', SLOT_ENTRY_POINT, _request_id('ENTRY_POINT')),
 ])
 
 
@@ -447,6 +456,25 @@ def _read_cmdline(requests, info):
     return errors.OK
 
 
+def _read_dtb(requests, info):
+    """Sets info.dtb_phys to the device tree's physical address (the
+    answer is an HHDM address; read_boot_info parses the blob on the ports).
+    Returns E_BAD_ADDRESS for a pointer outside the higher half or below
+    the HHDM; no answer (BIOS, x86_64 under UEFI) is not an error."""
+    response = _response(requests.dtb)
+    if response == 0:
+        return errors.OK
+    if not _higher_half(response):
+        return errors.E_BAD_ADDRESS
+    blob = rawmem.load_u64(response + 8)
+    if blob == 0:
+        return errors.OK
+    if not _higher_half(blob) or blob - info.hhdm_offset < 0:
+        return errors.E_BAD_ADDRESS
+    info.dtb_phys = blob - info.hhdm_offset
+    return errors.OK
+
+
 def _copy_cmdline(string, info):
     """Copies the command line at string (NULL: none).  Returns
     E_BAD_ADDRESS for a pointer outside the higher half, else 0."""
@@ -463,5 +491,5 @@ def _copy_cmdline(string, info):
 _READERS = unrolling_iterable([
     _read_hhdm, _read_memmap, _read_framebuffer, _read_executable_address,
     _read_modules, _read_rsdp, _read_stack_size, _read_bootloader_info,
-    _read_cmdline,
+    _read_cmdline, _read_dtb,
 ])

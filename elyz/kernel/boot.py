@@ -4,7 +4,13 @@
         dispatches to elyz/boot/{limine,multiboot2,pvh,devicetree}.py, then
         reserves the kernel image in the memory map (GRUB and QEMU report it
         as free RAM).  For PROTOCOL_DEVICETREE, info is the blob's physical
-        address, read at info + hhdm_offset.
+        address, read at info + hhdm_offset.  For PROTOCOL_LIMINE, info is
+        the request table; on aarch64 and riscv64 the devices then come from
+        the device tree Limine passes on (devicetree.parse_devices), and a
+        non-zero hhdm_offset is where the boot stub made Limine's HHDM
+        visible as well: the kernel's direct map moves there (aarch64, whose
+        Limine HHDM 0xffff000000000000 is root entry 0, the half the kernel
+        does not own: arch/aarch64/boot.c).
     log_summary(boot_info)
         bootloader, command line, memory map summary, framebuffer mode, and
         the UART and interrupt controller a device tree named.
@@ -14,8 +20,10 @@ from elyz.boot import bootinfo, devicetree, layout, limine, memmap, multiboot2, 
 from elyz.boot import errors as boot_errors
 from elyz.lib import log
 from elyz.rlib_kernel import image
+from elyz.rlib_kernel.karch import KARCH
 
 E_UNKNOWN_PROTOCOL = -100
+E_NO_DEVICE_TREE = -101
 MIB = 1024 * 1024
 
 
@@ -24,6 +32,8 @@ def read_boot_info(protocol, info, hhdm_offset, boot_info):
     error code when the protocol is unknown or its data is unusable."""
     if protocol == bootinfo.PROTOCOL_LIMINE:
         status = limine.parse_limine_table(info, boot_info)
+        if status == 0 and KARCH != 'x86_64':
+            status = _limine_port_devices(boot_info, hhdm_offset)
     elif protocol == bootinfo.PROTOCOL_MULTIBOOT2:
         status = multiboot2.parse_multiboot2(info, hhdm_offset, boot_info)
     elif protocol == bootinfo.PROTOCOL_PVH:
@@ -47,10 +57,27 @@ def read_boot_info(protocol, info, hhdm_offset, boot_info):
     return 0
 
 
+def _limine_port_devices(boot_info, direct_map):
+    """Limine on a port: reads the devices from the device tree Limine
+    handed over, then moves the direct map to direct_map when it is not 0
+    (see read_boot_info).  Returns 0, E_NO_DEVICE_TREE without one (Limine
+    answers the DTB request only under UEFI), or the parser's error."""
+    if boot_info.dtb_phys == 0:
+        return E_NO_DEVICE_TREE
+    status = devicetree.parse_devices(boot_info.dtb_phys + boot_info.hhdm_offset, boot_info)
+    if status != 0:
+        return status
+    if direct_map != 0 and direct_map != boot_info.hhdm_offset:
+        boot_info.move_direct_map(direct_map)
+    return 0
+
+
 def error_name(code):
     """Returns a constant string naming a read_boot_info error code."""
     if code == E_UNKNOWN_PROTOCOL:
         return 'unknown boot protocol'
+    if code == E_NO_DEVICE_TREE:
+        return 'no device tree from the bootloader'
     return boot_errors.error_name(code)
 
 

@@ -1,7 +1,8 @@
 """kmain of the aarch64, riscv64 and loongarch64 ports (x86_64's is
 elyz/kernel/main.py): from the device tree to a running kernel.
 
-Order: boot info from the device tree (elyz/boot/devicetree.py) -> the
+Order: boot info from the device tree (elyz/boot/devicetree.py), or from
+Limine (elyz/boot/limine.py, the devices from its device tree) -> the
 serial log on the UART it names (elyz/drivers/uart_mmio.py) -> banner ->
 trap vector -> memory summary -> PMM, kernel page tables, heap
 (memory.py, the same code as x86_64) -> framebuffer console when the boot
@@ -58,6 +59,10 @@ def attach_uart(info, hhdm_offset):
 def kmain(protocol, info_address, hhdm_offset):
     """Runs the kernel; returns only in tests (untranslated halts raise)."""
     status = boot.read_boot_info(protocol, info_address, hhdm_offset, boot_info)
+    # The direct map the boot information settled on (Limine: its HHDM, or
+    # where the boot stub aliased it; the device tree: boot.S's).
+    if boot_info.hhdm_offset != 0:
+        hhdm_offset = boot_info.hhdm_offset
     attach_uart(boot_info, hhdm_offset)
     qemu.set_device_window(hhdm_offset)
     qemu.request_exit(boot_info.cmdline_has('elyz.exit'))

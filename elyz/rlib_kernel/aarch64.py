@@ -78,6 +78,7 @@ _ECI = ExternalCompilationInfo(includes=['elyz_cpu.h'])
 class EmulatedAarch64(object):
     def __init__(self):
         self.root = 0
+        self.mair = 0
         self.counter = 0
         self.frequency = 62500000
         self.timer_tval = -1
@@ -113,6 +114,7 @@ def _ext(name, args, result, emulation):
 S = lltype.Signed
 V = lltype.Void
 _set_roots = _ext('elyz_a64_set_roots', [S], V, lambda r: setattr(_emulated[0], 'root', r))
+_set_mair = _ext('elyz_a64_set_mair', [S], V, lambda m: setattr(_emulated[0], 'mair', m))
 _read_ttbr1 = _ext('elyz_a64_read_ttbr1', [], S, lambda: _emulated[0].root)
 _tlbi_page = _ext('elyz_a64_tlbi_page', [S], V, lambda v: _emulated[0].invalidated.append(v))
 _tlbi_all = _ext('elyz_a64_tlbi_all', [], V,
@@ -235,8 +237,25 @@ def timer_acknowledge():
     mmio.write32(_irq.gic_cpu + GICC_EOIR, _irq.pending_id)
 
 
+# MAIR_EL1 as the kernel's tables use it (elyz/mm/pte/aarch64.py): index 0
+# normal write-back (0xff), 1 device nGnRE (0x04), 2 normal non-cacheable
+# (0x44).  arch/aarch64/boot.S sets the same value.
+MAIR_VALUE = 0x4404ff
+
+
 def activate_root(root):
-    """Loads TTBR0_EL1 and TTBR1_EL1 with root; returns nothing."""
+    """Programs MAIR_EL1, then loads TTBR0_EL1 and TTBR1_EL1 with root;
+    returns nothing.
+
+    MAIR is written here, right before the switch, because the tables
+    being left may be Limine's, made for Limine's MAIR (index 0 normal
+    write-back, 1 the framebuffer's type): its index 0 is ours too, so
+    everything the kernel touches until the switch (code, data, stack,
+    the HHDM, the UART in Limine's 4 GiB of HHDM) keeps its meaning, and
+    only Limine's framebuffer mapping, unused by then, changes type.
+    TCR_EL1 needs nothing: Limine's 4-level mode is ours (T0SZ = T1SZ =
+    16, 4 KiB granules in both halves, IPS from the CPU)."""
+    _set_mair(MAIR_VALUE)
     _set_roots(root)
 
 

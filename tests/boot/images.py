@@ -152,6 +152,9 @@ KERNEL_DATA = 0xffffffff80200000       # where the kernel's requests live
 LIMINE_HEAP = HHDM + 0x7000000         # bootloader-reclaimable memory, via the HHDM
 
 
+DTB_PHYS = 0x8100000            # where a typical LimineBoot says the device tree is
+
+
 class LimineBoot(object):
     """The kernel's Limine requests and, as the tests choose, Limine's
     answers, all in simulated memory.  Addresses are unsigned ints."""
@@ -263,11 +266,17 @@ class LimineBoot(object):
         self.answer(executable, struct.pack('<QQ', 0, self.limine_file(
             self.hhdm + 0x8200000, 0x200000, '/boot/elyz', 'from-the-file')))
 
+        dtb = self.request('DTB')
+        self.answer(dtb, struct.pack('<QQ', 0, self.hhdm + DTB_PHYS))
+
+        entry = self.request('ENTRY_POINT', struct.pack('<Q', 0xffffffff80123456))
+        self.answer(entry, struct.pack('<Q', 0))
+
         self.set_requests(base_revision=placed['base_revision'], hhdm=hhdm, memmap=memmap,
                           framebuffer=framebuffer, executable_address=address,
                           module=module, rsdp=rsdp, stack_size=stack,
                           bootloader_info=bootloader, executable_cmdline=cmdline,
-                          executable_file=executable)
+                          executable_file=executable, dtb=dtb, entry_point=entry)
         return placed
 
     def limine_file(self, address, size, path, string):

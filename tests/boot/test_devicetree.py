@@ -13,7 +13,7 @@ from elyz.boot.bootinfo import (
     INTC_GICV2, INTC_GICV3, INTC_NONE, INTC_PLIC, MAX_CMDLINE, MEM_BOOTLOADER_RECLAIMABLE,
     MEM_KERNEL_AND_MODULES, MEM_RESERVED, MEM_USABLE, PROTOCOL_DEVICETREE, BootInfo,
     UART_NONE, UART_NS16550, UART_PL011)
-from elyz.boot.devicetree import parse_devicetree
+from elyz.boot.devicetree import parse_devices, parse_devicetree
 from elyz.kernel import boot
 from elyz.lib import log
 from elyz.rlib_kernel import rawmem
@@ -690,10 +690,96 @@ def test_log_summary_names_the_uart_and_interrupt_controller():
     assert not [line for line in log.captured if line.startswith(('uart', 'interrupt'))]
 
 
+# ------------------------------------------ devices only (Limine's tree)
+
+def parse_devices_of(blob, info):
+    """Places blob as parse() does and reads only its devices into info;
+    returns the status."""
+    machine = Machine()
+    data = blob.data
+    machine.place(DTB_PHYS, data[:blob.totalsize])
+    return parse_devices(machine.virt(DTB_PHYS), info)
+
+
+def limine_like_info():
+    """A BootInfo as Limine's parser leaves it: memory map, command line,
+    a module, the protocol."""
+    info = BootInfo()
+    info.protocol = bootinfo.PROTOCOL_LIMINE
+    memmap.add_region(info, 0x40000000, 0x1000000, MEM_USABLE)
+    info.set_bootloader_name('Limine')
+    info.add_module(to_word(HHDM + 0x41000000), 4096)
+    return info
+
+
+def test_devices_only_fills_uart_interrupt_controller_and_timebase():
+    gic = device('intc@8000000', ['arm,cortex-a15-gic'], [(0x8000000, 0x10000),
+                                                          (0x8010000, 0x10000)])
+    cpus = Node('cpus', [('#address-cells', u32(1)), ('#size-cells', u32(0)),
+                         ('timebase-frequency', u32(10000000))])
+    info = limine_like_info()
+    status = parse_devices_of(fdt.build(root(gic, pl011(), cpus)), info)
+    assert status == errors.OK
+    assert (info.uart_kind, info.uart_base) == (UART_PL011, 0x9000000)
+    assert (info.intc_kind, info.intc_base0, info.intc_base1) == (INTC_GICV2, 0x8000000,
+                                                                   0x8010000)
+    assert info.timebase_frequency == 10000000
+
+
+def test_devices_only_keeps_the_memory_map_command_line_and_modules():
+    info = limine_like_info()
+    info.set_cmdline_from(0, 0)
+    before = (regions(info), info.module_count, info.protocol, info.cmdline_len,
+              info.bootloader_len)
+    tree = root(memory(0x50000000), pl011(),
+                chosen(('bootargs', string('from the tree')),
+                       ('linux,initrd-start', u64(0x48000000)),
+                       ('linux,initrd-end', u64(0x48001000))))
+    blob = fdt.build(tree)
+    status = parse_devices_of(blob, info)
+    assert status == errors.OK
+    assert (regions(info), info.module_count, info.protocol, info.cmdline_len,
+            info.bootloader_len) == before
+    assert info.dtb_size == blob.totalsize and info.uart_base == 0x9000000
+
+
+def test_devices_only_lays_the_trees_reservations_over_the_map():
+    # U-Boot's EFI map calls OpenSBI's first 512 KiB usable; its tree does not
+    info = limine_like_info()
+    opensbi = Node('reserved-memory', [('#address-cells', u32(2)), ('#size-cells', u32(2)),
+                                       ('ranges', b'')],
+                   [Node('mmode_resv0@40000000', [('reg', cells(2, 0x40000000, 0x80000))])])
+    blob = fdt.build(root(opensbi, pl011()), reservations=[(0x40800000, 0x1000)])
+    assert parse_devices_of(blob, info) == errors.OK
+    assert regions(info) == [(0x40000000, 0x80000, MEM_RESERVED),
+                             (0x40080000, 0x780000, MEM_USABLE),
+                             (0x40800000, 0x1000, MEM_RESERVED),
+                             (0x40801000, 0x7ff000, MEM_USABLE)]
+
+
+def test_devices_only_follows_stdout_path_and_forgets_earlier_devices():
+    info = limine_like_info()
+    info.uart_kind, info.uart_base, info.timebase_frequency = UART_PL011, 0x1234000, 7
+    status = parse_devices_of(fdt.build(stdout_tree('/soc/serial@10000000')), info)
+    assert status == errors.OK
+    assert (info.uart_kind, info.uart_base) == (UART_NS16550, 0x10000000)
+    assert info.timebase_frequency == 0 and info.intc_kind == INTC_NONE
+
+
+def test_devices_only_refuses_a_bad_blob_and_the_next_full_parse_reads_memory_again():
+    info = limine_like_info()
+    assert parse_devices_of(fdt.build(root(pl011()), version=16), info) == errors.E_BAD_VERSION
+    status, full = parse(fdt.build(root(memory(), pl011())))
+    assert status == errors.OK and usable(full)[0][1] > RAM_SIZE - MIB
+
+
 # ---------------------------------------------------------------- RPython
 
 def _devicetree_entry(dtb_virtual_address, dtb_phys, hhdm_offset):
-    return parse_devicetree(dtb_virtual_address, dtb_phys, hhdm_offset, bootinfo.boot_info)
+    status = parse_devicetree(dtb_virtual_address, dtb_phys, hhdm_offset, bootinfo.boot_info)
+    if status == 0:
+        status = parse_devices(dtb_virtual_address, bootinfo.boot_info)
+    return status
 
 
 def test_devicetree_parser_is_valid_rpython_and_allocates_nothing():

@@ -10,11 +10,11 @@ from elyz.boot.bootinfo import (
     MEM_KERNEL_AND_MODULES, MEM_RESERVED, MEM_USABLE, PROTOCOL_LIMINE)
 from elyz.boot.limine import parse_limine, parse_limine_table, read_request_table
 from elyz.rlib_kernel.rawmem import to_word
-from tests.boot.images import HHDM, LimineBoot, regions
+from tests.boot.images import DTB_PHYS, HHDM, LimineBoot, regions
 from tests.support.rpycheck import rtype_allocation_free
 from tests.conftest import ROOT
 
-HEADER = os.path.join(ROOT, 'arch', 'x86_64', 'limine_ids.h')
+HEADER = os.path.join(ROOT, 'arch', 'common', 'kernel', 'limine_ids.h')
 
 
 def typical_boot():
@@ -46,6 +46,7 @@ def test_typical_boot_fills_every_field():
     assert ''.join(info.bootloader[:info.bootloader_len]) == 'Limine'
     assert ''.join(info.cmdline[:info.cmdline_len]) == 'elyz.selftest quiet'
     assert info.memmap_dropped == 0
+    assert info.dtb_phys == DTB_PHYS
 
 
 def test_memmap_entries_become_memory_regions():
@@ -73,7 +74,8 @@ def test_request_table_is_read_slot_by_slot():
              limine.SLOT_STACK_SIZE: r.stack_size,
              limine.SLOT_BOOTLOADER_INFO: r.bootloader_info,
              limine.SLOT_EXECUTABLE_CMDLINE: r.executable_cmdline,
-             limine.SLOT_EXECUTABLE_FILE: r.executable_file}
+             limine.SLOT_EXECUTABLE_FILE: r.executable_file,
+             limine.SLOT_DTB: r.dtb, limine.SLOT_ENTRY_POINT: r.entry_point}
     table = world.table(dict((k, v & 0xffffffffffffffff) for k, v in slots.items()))
     requests = limine.LimineRequests()
     assert read_request_table(to_word(table), requests) == errors.OK
@@ -123,6 +125,30 @@ def test_unanswered_optional_requests_leave_their_fields_empty():
     assert info.bootloader_len == 0 and info.cmdline_len == 0
     assert info.kernel_phys_base == 0 and info.kernel_virt_base == 0
     assert info.stack_size == limine.DEFAULT_STACK_SIZE
+
+
+def test_no_device_tree_answer_leaves_dtb_phys_empty():
+    world = LimineBoot()
+    world.typical()
+    world.memory.store(world.requests.dtb + limine.REQUEST_RESPONSE, 8, 0)
+    info = BootInfo()
+    assert parse_limine(world.requests, info) == errors.OK
+    assert info.dtb_phys == 0
+
+
+def test_device_tree_pointer_outside_the_hhdm_is_a_bad_address():
+    world = LimineBoot()
+    world.typical()
+    response = world.memory.load(world.requests.dtb + limine.REQUEST_RESPONSE, 8)
+    world.memory.store(response + 8, 8, DTB_PHYS)          # physical, not HHDM
+    assert parse_limine(world.requests, BootInfo()) == errors.E_BAD_ADDRESS
+
+
+def test_entry_point_request_is_checked_but_not_read():
+    world = LimineBoot()
+    world.typical()
+    world.memory.store(world.requests.entry_point + 24, 8, 0)     # id word 3 broken
+    assert parse_limine(world.requests, BootInfo()) == errors.E_BAD_REQUEST
 
 
 def test_cmdline_falls_back_to_the_executable_file_string():
@@ -294,3 +320,54 @@ def _limine_entry(table):
 
 def test_limine_parser_is_valid_rpython_and_allocates_nothing():
     rtype_allocation_free([(_limine_entry, [int])], module_prefix='elyz.boot')
+
+
+# ------------------------------------ the ports: devices from Limine's tree
+
+def port_boot_with_tree():
+    """A typical Limine boot whose DTB answer points at a real blob naming
+    a PL011 and a GICv2; returns (world, info after parse_limine)."""
+    from tests.support import fdt
+    from tests.support.fdt import Node, cells, strings, u32
+    uart = Node('pl011@9000000', [('compatible', strings('arm,pl011')),
+                                  ('reg', cells(2, 0x9000000, 0x1000))])
+    gic = Node('intc@8000000', [('compatible', strings('arm,cortex-a15-gic')),
+                                ('reg', cells(2, 0x8000000, 0x10000, 0x8010000, 0x10000))])
+    blob = fdt.build(Node('', [('#address-cells', u32(2)), ('#size-cells', u32(2))],
+                          [uart, gic]))
+    world = LimineBoot()
+    world.typical()
+    world.memory.add_region(HHDM + DTB_PHYS, blob.totalsize)
+    world.memory.write(HHDM + DTB_PHYS, bytearray(blob.data[:blob.totalsize]))
+    info = BootInfo()
+    assert parse_limine(world.requests, info) == errors.OK
+    return world, info
+
+
+def test_limine_on_a_port_reads_the_devices_and_keeps_limines_memory_map():
+    from elyz.kernel import boot
+    world, info = port_boot_with_tree()
+    before = regions(info)
+    assert boot._limine_port_devices(info, 0) == errors.OK
+    assert (info.uart_base, info.intc_base0, info.intc_base1) == (0x9000000, 0x8000000,
+                                                                   0x8010000)
+    assert regions(info) == before and info.hhdm_offset == to_word(HHDM)
+
+
+def test_limine_on_a_port_moves_the_direct_map_where_the_stub_aliased_it():
+    from elyz.kernel import boot
+    world, info = port_boot_with_tree()
+    alias = to_word(0xffff900000000000)      # not the tests' HHDM: a real move
+    assert boot._limine_port_devices(info, alias) == errors.OK
+    assert info.hhdm_offset == alias
+    assert info.fb_address == alias + 0xfd000000
+    assert info.module_base[0] == alias + 0x8400000 and info.module_base[1] == alias + 0x8500000
+    assert info.dtb_phys == DTB_PHYS
+
+
+def test_limine_on_a_port_without_a_device_tree_is_an_error():
+    from elyz.kernel import boot
+    world, info = port_boot_with_tree()
+    info.dtb_phys = 0
+    assert boot._limine_port_devices(info, 0) == boot.E_NO_DEVICE_TREE
+    assert boot.error_name(boot.E_NO_DEVICE_TREE) == 'no device tree from the bootloader'

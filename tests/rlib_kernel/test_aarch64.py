@@ -225,6 +225,13 @@ def test_activate_root_loads_both_translation_table_bases(a64):
     assert aarch64.active_root() == 0x40345000
 
 
+def test_activate_root_programs_the_kernels_mair_first(a64):
+    # Limine leaves its own MAIR_EL1 (index 1: the framebuffer's type)
+    a64.mair = 0xff | (0x0c << 8)
+    aarch64.activate_root(0x40345000)
+    assert a64.mair == aarch64.MAIR_VALUE == 0x4404ff
+
+
 def test_active_root_drops_the_asid_and_the_cnp_bit(a64):
     a64.root = rawmem.to_word((0xABCD << 48) | 0x40346000 | 1)
     assert aarch64.active_root() == 0x40346000

@@ -106,6 +106,22 @@ def test_a_port_command_without_a_kernel_has_no_kernel_options(no_qemu_flags):
     assert '-kernel' not in cmd and '-append' not in cmd
 
 
+def test_an_aarch64_image_boots_under_aavmf_with_acpi_off_and_a_ramfb(no_qemu_flags):
+    cmd = qemurun.qemu_command(image='e.iso', uefi=True, vars_copy='v.fd', karch='aarch64')
+    assert cmd[cmd.index('-M') + 1] == 'virt,acpi=off'
+    assert 'if=pflash,unit=0,format=raw,readonly=on,file=' + qemurun.AAVMF_CODE in cmd
+    assert 'if=pflash,unit=1,format=raw,file=v.fd' in cmd
+    assert cmd[cmd.index('-device') + 1] == 'ramfb'
+    assert 'file=e.iso,format=raw,if=virtio,readonly=on' in cmd and '-kernel' not in cmd
+
+
+def test_a_riscv64_image_boots_under_u_boot_as_a_virtio_disk(no_qemu_flags):
+    cmd = qemurun.qemu_command(image='e.iso', uefi=True, karch='riscv64')
+    assert cmd[cmd.index('-kernel') + 1] == qemurun.UBOOT_RISCV64
+    assert cmd[cmd.index('-M') + 1] == 'virt'
+    assert 'file=e.iso,format=raw,if=virtio,readonly=on' in cmd
+
+
 def test_extra_options_then_qemu_flags_come_last_on_a_port(monkeypatch):
     monkeypatch.setenv('QEMU_FLAGS', '-m 2G -d int -serial stdio')
     cmd = qemurun.qemu_command(kernel='k', karch='riscv64', extra=['-smp', '2'])

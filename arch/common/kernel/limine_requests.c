@@ -1,10 +1,17 @@
-/* The kernel's Limine requests (Limine boot protocol, PROTOCOL.md).
+/* The kernel's Limine requests (Limine boot protocol, PROTOCOL.md), the
+ * same file for every architecture Limine loads Elyz on (x86_64, aarch64,
+ * riscv64).
  *
  * Limine finds them between the start and end markers, fills in each
  * request's response pointer, and lowers the last word of the base
  * revision tag to 0 when it supports that revision. The RPython kernel
  * reads them through request_table (layout: limine_ids.h, read by
  * elyz/boot/limine.py).
+ *
+ * A port whose ELF entry is the physical address QEMU's -kernel jumps to
+ * (aarch64, riscv64) defines ELYZ_LIMINE_ENTRY in its boot.h: the entry
+ * point request then has Limine enter there instead, at a virtual address
+ * with Limine's page tables on.
  */
 #include <stdint.h>
 #include "boot.h"
@@ -44,6 +51,18 @@ LIMINE_REQUEST(executable_address_request, ELYZ_LIMINE_EXECUTABLE_ADDRESS_REQUES
 LIMINE_REQUEST(module_request, ELYZ_LIMINE_MODULE_REQUEST_ID);
 LIMINE_REQUEST(rsdp_request, ELYZ_LIMINE_RSDP_REQUEST_ID);
 LIMINE_REQUEST(executable_file_request, ELYZ_LIMINE_EXECUTABLE_FILE_REQUEST_ID);
+/* The device tree (aarch64, riscv64: where the UART, the interrupt
+ * controller and the timebase are); Limine answers it only under UEFI. */
+LIMINE_REQUEST(dtb_request, ELYZ_LIMINE_DTB_REQUEST_ID);
+#ifdef ELYZ_LIMINE_ENTRY
+extern char ELYZ_LIMINE_ENTRY[];
+REQUEST static volatile struct request_with_arg entry_point_request = {
+    .id = ELYZ_LIMINE_ENTRY_POINT_REQUEST_ID, .revision = 0, .response = 0,
+    .arg = (uint64_t)ELYZ_LIMINE_ENTRY };
+#define ENTRY_POINT_REQUEST ((uint64_t)&entry_point_request)
+#else
+#define ENTRY_POINT_REQUEST 0
+#endif
 REQUEST static volatile struct request_with_arg stack_size_request = {
     .id = ELYZ_LIMINE_STACK_SIZE_REQUEST_ID, .revision = 0, .response = 0,
     .arg = ELYZ_BOOT_STACK_SIZE };
@@ -67,6 +86,8 @@ static volatile const uint64_t request_table[1 + ELYZ_LIMINE_TABLE_SLOTS] = {
     [1 + ELYZ_LIMINE_SLOT_BOOTLOADER_INFO] = (uint64_t)&bootloader_info_request,
     [1 + ELYZ_LIMINE_SLOT_EXECUTABLE_CMDLINE] = (uint64_t)&executable_cmdline_request,
     [1 + ELYZ_LIMINE_SLOT_EXECUTABLE_FILE] = (uint64_t)&executable_file_request,
+    [1 + ELYZ_LIMINE_SLOT_DTB] = (uint64_t)&dtb_request,
+    [1 + ELYZ_LIMINE_SLOT_ENTRY_POINT] = ENTRY_POINT_REQUEST,
 };
 
 long elyz_limine_request_table_address(void)
@@ -74,4 +95,12 @@ long elyz_limine_request_table_address(void)
     (void)requests_start_marker;
     (void)requests_end_marker;
     return (long)request_table;
+}
+
+/* The HHDM offset Limine answered with, 0 without an answer: the boot
+ * stubs of the ports need it before the RPython kernel runs. */
+uint64_t elyz_limine_hhdm_offset(void)
+{
+    volatile uint64_t *response = (volatile uint64_t *)hhdm_request.response;
+    return response ? response[1] : 0;
 }
