@@ -21,6 +21,14 @@ extern void elyz_init_traps(void);
 
 /* aarch64.py */
 static inline long elyz_a64_read_ttbr1(void) { long v; __asm__ volatile("mrs %0, ttbr1_el1" : "=r"(v)); return v; }
+/* TCR_EL1.T0SZ (bits 5:0) <- t0sz: how many address bits TTBR0 translates. */
+static inline void elyz_a64_set_t0sz(long t0sz)
+{
+    unsigned long tcr;
+    __asm__ volatile("mrs %0, tcr_el1" : "=r"(tcr));
+    tcr = (tcr & ~0x3fUL) | ((unsigned long)t0sz & 0x3f);
+    __asm__ volatile("msr tcr_el1, %0; isb" : : "r"(tcr) : "memory");
+}
 static inline void elyz_a64_set_mair(long mair)
 { __asm__ volatile("msr mair_el1, %0; isb" : : "r"(mair) : "memory"); }
 static inline void elyz_a64_set_roots(long root)

@@ -79,6 +79,7 @@ class EmulatedAarch64(object):
     def __init__(self):
         self.root = 0
         self.mair = 0
+        self.t0sz = 16
         self.counter = 0
         self.frequency = 62500000
         self.timer_tval = -1
@@ -115,6 +116,7 @@ S = lltype.Signed
 V = lltype.Void
 _set_roots = _ext('elyz_a64_set_roots', [S], V, lambda r: setattr(_emulated[0], 'root', r))
 _set_mair = _ext('elyz_a64_set_mair', [S], V, lambda m: setattr(_emulated[0], 'mair', m))
+_set_t0sz = _ext('elyz_a64_set_t0sz', [S], V, lambda t: setattr(_emulated[0], 't0sz', t))
 _read_ttbr1 = _ext('elyz_a64_read_ttbr1', [], S, lambda: _emulated[0].root)
 _tlbi_page = _ext('elyz_a64_tlbi_page', [S], V, lambda v: _emulated[0].invalidated.append(v))
 _tlbi_all = _ext('elyz_a64_tlbi_all', [], V,
@@ -241,6 +243,9 @@ def timer_acknowledge():
 # normal write-back (0xff), 1 device nGnRE (0x04), 2 normal non-cacheable
 # (0x44).  arch/aarch64/boot.S sets the same value.
 MAIR_VALUE = 0x4404ff
+# TTBR0 translates the 128 TiB user half only (arch/aarch64/boot.S): a walk
+# through TTBR0 never indexes the kernel's root entries 256..511.
+T0SZ_USER_HALF = 17
 
 
 def activate_root(root):
@@ -253,9 +258,11 @@ def activate_root(root):
     everything the kernel touches until the switch (code, data, stack,
     the HHDM, the UART in Limine's 4 GiB of HHDM) keeps its meaning, and
     only Limine's framebuffer mapping, unused by then, changes type.
-    TCR_EL1 needs nothing: Limine's 4-level mode is ours (T0SZ = T1SZ =
-    16, 4 KiB granules in both halves, IPS from the CPU)."""
+    TCR_EL1 keeps Limine's 4-level mode (4 KiB granules in both halves,
+    T1SZ = 16, IPS from the CPU) but gets T0SZ = 17, as boot.S sets it:
+    TTBR0 then covers the user half only (Limine leaves 16)."""
     _set_mair(MAIR_VALUE)
+    _set_t0sz(T0SZ_USER_HALF)
     _set_roots(root)
 
 

@@ -232,6 +232,13 @@ def test_activate_root_programs_the_kernels_mair_first(a64):
     assert a64.mair == aarch64.MAIR_VALUE == 0x4404ff
 
 
+def test_activate_root_limits_ttbr0_to_the_user_half(a64):
+    # Limine leaves T0SZ = 16: TTBR0 would reach root entries 256..511
+    a64.t0sz = 16
+    aarch64.activate_root(0x40345000)
+    assert a64.t0sz == aarch64.T0SZ_USER_HALF == 17
+
+
 def test_active_root_drops_the_asid_and_the_cnp_bit(a64):
     a64.root = rawmem.to_word((0xABCD << 48) | 0x40346000 | 1)
     assert aarch64.active_root() == 0x40346000
