@@ -20,7 +20,7 @@ from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
-from elyz.kernel import bench, boot, crash, display, memory, panic, qemu, selftest
+from elyz.kernel import bench, boot, crash, display, finish, memory, panic, qemu, selftest
 from elyz.lib import log
 from elyz.kernel import init, sched, syscall, traps
 # They register the self-tests.
@@ -85,13 +85,7 @@ def kmain(protocol, info_address, hhdm_offset):
         leak_free = init.report_leaks(before)
         if code != 0 or not leak_free:
             failed += 1
-    if boot_info.cmdline_has('elyz.panic'):
-        panic.panic('requested on the command line (elyz.panic)')
-    if qemu.exit_requested():
-        if failed:
-            qemu.exit(qemu.EXIT_FAILURE)
-        else:
-            qemu.exit(qemu.EXIT_SUCCESS)
+    finish.finish(boot_info, failed)
     idle()
 
 

@@ -17,7 +17,7 @@ instructions; the loops run enough rounds that the counter's coarseness
                     malloc+free of 64 and 4096 bytes
 """
 
-from elyz.lib import log
+from elyz.kernel.bench import report       # the same BENCH lines as x86_64's
 from elyz.mm import heap, kernel_space, paging
 from elyz.mm.pmm import pmm
 from elyz.rlib_kernel import rawmem
@@ -47,18 +47,6 @@ def instructions(ticks, rounds):
     """Returns the instructions per round that ticks of the counter over
     rounds rounds are under -icount shift=0."""
     return ticks * (NS_PER_SECOND // machine.counter_frequency()) // rounds
-
-
-def report(name, value, unit):
-    """Prints one "BENCH <name> <value> <unit>" line."""
-    log.begin(log.INFO)
-    log.put('BENCH ')
-    log.put(name)
-    log.put(' ')
-    log.put_int(value)
-    log.put(' ')
-    log.put(unit)
-    log.end()
 
 
 def bench_frames():

@@ -19,6 +19,7 @@ from elyz.drivers import uart_mmio
 from elyz.kernel import boot, core_selftests, display, memory, panic, porttraps
 from elyz.kernel import object_selftests, port_bench, port_selftests, protection_selftests
 from elyz.kernel import qemu, selftest
+from elyz.kernel.finish import finish
 from elyz.lib import log
 from elyz.mm import kernel_space
 from elyz.rlib_kernel import cpu
@@ -88,13 +89,7 @@ def kmain(protocol, info_address, hhdm_offset):
         failed = selftest.run_all()
     if boot_info.cmdline_has('elyz.bench'):
         port_bench.run_all()
-    if boot_info.cmdline_has('elyz.panic'):
-        panic.panic('requested on the command line (elyz.panic)')
-    if qemu.exit_requested():
-        if failed:
-            qemu.exit(qemu.EXIT_FAILURE)
-        else:
-            qemu.exit(qemu.EXIT_SUCCESS)
+    finish(boot_info, failed)
     idle()
 
 
