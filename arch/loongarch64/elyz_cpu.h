@@ -32,6 +32,11 @@ extern void elyz_init_traps(void);
 static inline long elyz_la_cpucfg(long word) { long v; __asm__ volatile("cpucfg %0, %1" : "=r"(v) : "r"(word)); return v; }
 static inline long elyz_la_read_pgdl(void) { long v; __asm__ volatile("csrrd %0, 0x19" : "=r"(v)); return v; }
 static inline long elyz_la_read_pgdh(void) { long v; __asm__ volatile("csrrd %0, 0x1a" : "=r"(v)); return v; }
+/* DMW1 <- 0: closes boot.S's direct-mapped window (0x9000... -> physical,
+ * RWX for PLV0), which would otherwise alias every frame around the page
+ * tables' permissions. */
+static inline void elyz_la_close_boot_window(void)
+{ long v = 0; __asm__ volatile("csrwr %0, 0x181" : "+r"(v) : : "memory"); }
 static inline void elyz_la_write_pgds(long low, long high)
 {
     __asm__ volatile("csrwr %0, 0x19\n\tcsrwr %1, 0x1a" : "+r"(low), "+r"(high) : : "memory");

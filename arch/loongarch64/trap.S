@@ -12,7 +12,9 @@
  * even/odd pairs and the refill handler installs both halves, so a page
  * that was absent when its neighbour was refilled sits in the TLB as an
  * invalid half after the kernel maps it (x86-style page-table code does
- * not flush on map).  The entry walks the tables of BADV (through DMW1,
+ * not flush on map).  The entry walks the tables of BADV (through the
+ * direct map at ELYZ_EARLY_HHDM: a TLB miss there nests a refill, which has
+ * its own save registers; formerly through DMW1,
  * physical addresses); when the leaf is valid it drops the stale pair
  * (invtlb) and retries the access, otherwise the fault goes to the kernel.
  * This is what Linux's handle_tlb_load/store do, without the rewrite.
@@ -73,7 +75,7 @@ elyz_loongarch64_trap_entry:
     csrwr $t3, CSR_SAVE3
     csrrd $t0, CSR_PGD                  /* PGDL or PGDH, by BADV's top bit */
     csrrd $t1, CSR_BADV
-    li.d $t2, ELYZ_DMW_CACHED
+    li.d $t2, ELYZ_EARLY_HHDM           /* tables are RAM: read them through the direct map */
     or $t0, $t0, $t2
     bstrpick.d $t3, $t1, 47, 39
     alsl.d $t0, $t3, $t0, 3

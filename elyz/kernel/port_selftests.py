@@ -17,6 +17,10 @@ ports (x86_64's are elyz/kernel/trap_selftests.py): the same claims, and one abo
                                    virtual address bits 47..13 only: a global
                                    kernel entry matches the alias whatever the
                                    tables say (KERNEL_ALIAS_BELOW_FAULTS)
+    paging.boot_window_closed      loongarch64: reading the kernel image through
+                                   boot.S's direct-mapped window (which would
+                                   alias every frame read-write-execute) faults
+                                   once the kernel's tables are active
     interrupts.timer_rate          ticks counted over 200 ms of the
                                    architectural counter are within 3x of
                                    TICKS_PER_SECOND (a wrong divider is
@@ -25,6 +29,7 @@ ports (x86_64's are elyz/kernel/trap_selftests.py): the same claims, and one abo
 Registered only by the port kernels (elyz/kernel/portmain.py imports it).
 """
 
+from elyz.boot import layout
 from elyz.kernel import porttraps, selftest
 from elyz.lib import clock
 from elyz.rlib_kernel import cpu, image
@@ -82,6 +87,15 @@ def test_no_kernel_alias_below():
     return None
 
 
+def test_boot_window_closed():
+    """Returns None, or why memory was readable through the boot window."""
+    phys = image.kernel_start() - layout.KERNEL_VIRT_BASE + layout.KERNEL_PHYS_BASE
+    porttraps.probe_read(machine.BOOT_WINDOW + phys)
+    if not porttraps.probe_faulted():
+        return 'the kernel image is readable through the boot window'
+    return None
+
+
 def test_breakpoint_returns():
     """Returns None, or why the breakpoint did not trap exactly once."""
     before = porttraps.breakpoint_count()
@@ -133,6 +147,8 @@ def register_all():
     selftest.register('interrupts.page_fault_caught', test_page_fault_caught)
     if getattr(machine, 'KERNEL_ALIAS_BELOW_FAULTS', True):     # machine: None on x86_64
         selftest.register('paging.no_kernel_alias_below', test_no_kernel_alias_below)
+    if getattr(machine, 'BOOT_WINDOW', 0) != 0:
+        selftest.register('paging.boot_window_closed', test_boot_window_closed)
     selftest.register('interrupts.breakpoint_returns', test_breakpoint_returns)
     selftest.register('interrupts.timer_ticks_advance', test_timer_ticks_advance)
     selftest.register('interrupts.timer_rate', test_timer_rate)

@@ -35,6 +35,9 @@ NAME = 'aarch64'
 # paging.no_kernel_alias_below)?  TTBR0 covers 47 bits (T0SZ = 17): an address with bit 47 set and bits
 # 63..48 clear faults.
 KERNEL_ALIAS_BELOW_FAULTS = True
+# No direct-mapped window outlives boot (loongarch64 has one until the
+# kernel's tables are active: BOOT_WINDOW there).
+BOOT_WINDOW = 0
 
 CAUSE_IRQ = rawmem.to_word(1 << 63)          # boot.h FRAME_CAUSE_IRQ
 ESR_EC_SHIFT = 26

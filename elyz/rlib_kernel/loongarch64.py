@@ -68,6 +68,7 @@ ECODE_PME = 0x4                     # store to a page whose D bit is clear
 ECODE_PNR = 0x5
 ECODE_PNX = 0x6
 ECODE_PPI = 0x7
+ECODE_ADE = 0x8                     # address error: ADEF (fetch) or ADEM (memory access)
 ECODE_BRK = 0xC
 ECODE_NAMES = ['interrupt', 'page invalid (load)', 'page invalid (store)',
                'page invalid (fetch)', 'page modified (store to a read-only page)',
@@ -100,6 +101,7 @@ class EmulatedLoongarch64(object):
     def __init__(self):
         self.pgdl = 0
         self.pgdh = 0
+        self.boot_window_open = True
         self.ecfg = 0
         self.tcfg = 0
         self.timer_clears = 0
@@ -146,6 +148,8 @@ S = lltype.Signed
 V = lltype.Void
 _cpucfg = _ext('elyz_la_cpucfg', [S], S, lambda word: _emulated[0].cpucfg.get(word, 0))
 _write_pgds = _ext('elyz_la_write_pgds', [S, S], V, _write_pgds_emulated)
+_close_boot_window = _ext('elyz_la_close_boot_window', [], V,
+                          lambda: setattr(_emulated[0], 'boot_window_open', False))
 _read_pgdl = _ext('elyz_la_read_pgdl', [], S, lambda: _emulated[0].pgdl)
 _invtlb_all = _ext('elyz_la_invtlb_all', [], V,
                    lambda: setattr(_emulated[0], 'flushes', _emulated[0].flushes + 1))
@@ -193,8 +197,8 @@ def classify(frame):
         return TRAP_OTHER
     if code == ECODE_BRK:
         return TRAP_BREAKPOINT
-    if ECODE_PIL <= code <= ECODE_PPI:
-        return TRAP_PAGE_FAULT
+    if ECODE_PIL <= code <= ECODE_PPI or code == ECODE_ADE:
+        return TRAP_PAGE_FAULT      # ADE: an address no window or table can map (BADV)
     return TRAP_OTHER
 
 
@@ -283,6 +287,12 @@ def timer_acknowledge():
     _timer_clear()
 
 
+# boot.S's direct-mapped window DMW1 (arch/loongarch64/boot.h
+# ELYZ_DMW_CACHED): virtual BOOT_WINDOW + p is physical p, cached, PLV0,
+# with no permissions; activate_root closes it (self-test
+# paging.boot_window_closed).
+BOOT_WINDOW = rawmem.to_word(0x9000000000000000)
+
 # Frame 0, zeroed by boot.c and never handed out: the empty table absent
 # directory entries already name.  PGDL holds it while the kernel's own root
 # is the active one, so no lower-half address translates then.
@@ -304,9 +314,12 @@ def activate_root(root):
     empty table when root is the kernel's.  The walker indexes both with
     bits 47..39 and the halves split at bit 63, so a shared root would let
     a lower-half address with bit 47 set reach the kernel's entries
-    (paging's KERNEL_HALF_IN_EVERY_ROOT is False here).  Returns nothing."""
+    (paging's KERNEL_HALF_IN_EVERY_ROOT is False here).  The first call
+    also closes boot.S's DMW1 window (BOOT_WINDOW): from then on only the
+    kernel's tables, with W^X, map memory.  Returns nothing."""
     if _roots.kernel == 0:
         _roots.kernel = root
+        _close_boot_window()            # from now on only page tables map memory
     low = root
     if root == _roots.kernel:
         low = EMPTY_ROOT

@@ -44,6 +44,9 @@ NAME = 'riscv64'
 # paging.no_kernel_alias_below)?  an address with bit 47 set and bits 63..48 clear is not canonical
 # under Sv48: it faults.
 KERNEL_ALIAS_BELOW_FAULTS = True
+# No direct-mapped window outlives boot (loongarch64 has one until the
+# kernel's tables are active: BOOT_WINDOW there).
+BOOT_WINDOW = 0
 
 SATP_MODE_SV48 = rawmem.to_word(9 << 60)
 CAUSE_INTERRUPT = int(rawmem.to_word(1 << 63))

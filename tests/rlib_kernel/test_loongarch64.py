@@ -75,9 +75,9 @@ def test_other_exceptions_are_named_and_not_handled(machine):
     frame = frame_with(estat(0xD))                  # INE
     assert la.classify(frame) == TRAP_OTHER
     assert la.cause_name(frame) == 'instruction not defined'
-    frame = frame_with(estat(0x8, subcode=1))       # ADEM: the subcode does not hide it
+    frame = frame_with(estat(0x9))                  # ALE: an unaligned access
     assert la.classify(frame) == TRAP_OTHER
-    assert la.cause_name(frame) == 'address error'
+    assert la.cause_name(frame) == 'unaligned access'
     assert la.cause_name(frame_with(estat(0x3E))) == 'unknown exception'
 
 
@@ -146,6 +146,19 @@ def test_the_kernel_root_goes_to_pgdh_with_an_empty_lower_half(machine):
     assert (machine.pgdl, machine.pgdh) == (la.EMPTY_ROOT, 0x372000)
     assert machine.flushes == 1
     assert la.active_root() == 0x372000
+
+
+def test_the_first_activation_closes_the_boot_window(machine):
+    assert machine.boot_window_open
+    la.activate_root(0x372000)
+    assert not machine.boot_window_open
+
+
+def test_an_address_error_is_a_memory_fault_at_badv(machine):
+    frame = frame_with(estat(la.ECODE_ADE, subcode=1), badv=la.BOOT_WINDOW + 0x200000)
+    assert la.classify(frame) == TRAP_PAGE_FAULT
+    assert la.cause_name(frame) == 'address error'
+    assert la.fault_address(frame) == la.BOOT_WINDOW + 0x200000
 
 
 def test_a_process_root_goes_to_pgdl_and_the_kernel_stays_in_pgdh(machine):

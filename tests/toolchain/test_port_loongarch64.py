@@ -34,7 +34,8 @@ PORT_TESTS = ('pmm.alloc_every_free_frame', 'paging.map_translate_unmap',
               'objects.pools_exhausted', 'objects.out_of_frames', 'objects.no_leak_churn',
               'paging.kernel_tables_audit', 'paging.kernel_image_not_writable',
               'stacks.guard_pages_unmapped', 'stacks.rpython_check_catches_recursion',
-              'interrupts.page_fault_caught', 'interrupts.breakpoint_returns',
+              'interrupts.page_fault_caught', 'paging.boot_window_closed',
+              'interrupts.breakpoint_returns',
               'interrupts.timer_ticks_advance', 'interrupts.timer_rate')
 
 def qemu_version():
