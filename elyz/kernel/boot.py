@@ -11,6 +11,8 @@
         visible as well: the kernel's direct map moves there (aarch64, whose
         Limine HHDM 0xffff000000000000 is root entry 0, the half the kernel
         does not own: arch/aarch64/boot.c).
+    print_banner(info, arch_name)
+        the first kernel line: Elyz <version> (<arch>, boot: <protocol>)
     log_summary(boot_info)
         bootloader, command line, memory map summary, framebuffer mode, and
         the UART and interrupt controller a device tree named.
@@ -18,6 +20,7 @@
 
 from elyz.boot import bootinfo, devicetree, layout, limine, memmap, multiboot2, pvh
 from elyz.boot import errors as boot_errors
+from elyz import version
 from elyz.lib import log
 from elyz.rlib_kernel import image
 from elyz.rlib_kernel.karch import KARCH
@@ -70,6 +73,20 @@ def _limine_port_devices(boot_info, direct_map):
     if direct_map != 0 and direct_map != boot_info.hhdm_offset:
         boot_info.move_direct_map(direct_map)
     return 0
+
+
+def print_banner(info, arch_name):
+    """Prints the first kernel line, the same on every architecture:
+    Elyz <version> (<arch_name>, boot: <protocol>); returns nothing."""
+    log.begin(log.INFO)
+    log.put('Elyz ')
+    log.put(version.VERSION)
+    log.put(' (')
+    log.put(arch_name)
+    log.put(', boot: ')
+    log.put(info.protocol_name())
+    log.put(')')
+    log.end()
 
 
 def error_name(code):

@@ -16,7 +16,6 @@ Kernel command line words:
     elyz.exit        leave QEMU (isa-debug-exit) when done or on panic
 """
 
-from elyz import version
 from elyz.boot import bootinfo
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers.serial import COM1
@@ -33,16 +32,8 @@ ARCH_NAME = 'x86_64'
 
 
 def print_banner(info):
-    """Prints the first kernel line: Elyz <version> (<arch>, boot: <protocol>)."""
-    log.begin(log.INFO)
-    log.put('Elyz ')
-    log.put(version.VERSION)
-    log.put(' (')
-    log.put(ARCH_NAME)
-    log.put(', boot: ')
-    log.put(info.protocol_name())
-    log.put(')')
-    log.end()
+    """Prints the first kernel line (boot.print_banner)."""
+    boot.print_banner(info, ARCH_NAME)
 
 
 def kmain(protocol, info_address, hhdm_offset):

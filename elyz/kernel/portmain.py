@@ -13,7 +13,6 @@ Command line words: elyz.selftest, elyz.bench (elyz/kernel/port_bench.py),
 elyz.panic, elyz.exit, as on x86_64.
 """
 
-from elyz import version
 from elyz.boot.bootinfo import boot_info
 from elyz.drivers import uart_mmio
 from elyz.kernel import boot, core_selftests, display, memory, panic, porttraps
@@ -32,16 +31,8 @@ port_selftests.register_all()
 
 
 def print_banner(info):
-    """Prints the first kernel line: Elyz <version> (<arch>, boot: <protocol>)."""
-    log.begin(log.INFO)
-    log.put('Elyz ')
-    log.put(version.VERSION)
-    log.put(' (')
-    log.put(KARCH)
-    log.put(', boot: ')
-    log.put(info.protocol_name())
-    log.put(')')
-    log.end()
+    """Prints the first kernel line (boot.print_banner), naming KARCH."""
+    boot.print_banner(info, KARCH)
 
 
 def attach_uart(info, hhdm_offset):
